@@ -1,0 +1,218 @@
+import { isAbsolute, resolve } from 'node:path';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { z } from 'zod';
+import { parsePasswordHash } from '../auth/password';
+import { ROLES, type Role } from '../auth/roles';
+import { tokenDigest } from '../auth/tokens';
+import { isDnsLabel, isDomainName, LABEL_RULE } from '../labels';
+import { parseDuration } from './duration';
+import { parseListen, type ListenAddress } from './listen';
+
+/*
+ * The configuration, in three shapes:
+ *   FileConfig  — what bootstrap.toml holds (snake_case, strings for durations and addresses);
+ *   Config      — the frozen runtime object every service receives (camelCase, ms, parsed addresses);
+ * and the conversion `toConfig` between them. `loadConfig` is the only entry point.
+ */
+
+const duration = (min: number, max: number) =>
+  z.string().superRefine((s, ctx) => {
+    const ms = parseDuration(s);
+    if (ms === undefined) ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration such as "500ms", "10s", "5m"` });
+    else if (ms < min || ms > max) ctx.addIssue({ code: 'custom', message: `"${s}" is outside ${min}ms..${max}ms` });
+  });
+
+const listen = z.string().superRefine((s, ctx) => {
+  const r = parseListen(s);
+  if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: `"${s}": ${r}` });
+});
+
+const label = z.string().refine(isDnsLabel, { message: `must be a DNS label: ${LABEL_RULE}` });
+const path = z.string().min(1, 'must not be empty');
+
+const TokenSection = z
+  .strictObject({
+    name: z.string().min(1).max(64),
+    token: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+    token_sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits (sha256 of the token)')
+      .optional(),
+    role: z.enum(ROLES),
+  })
+  .refine((t) => (t.token === undefined) !== (t.token_sha256 === undefined), {
+    message: 'give exactly one of "token" and "token_sha256"',
+  });
+
+const FileSchema = z.strictObject({
+  node: z
+    .strictObject({
+      name: label.optional(),
+      data_dir: path.default('./data'),
+      shutdown_timeout: duration(0, 300_000).default('10s'),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      listen: listen.default('127.0.0.1:8080'),
+    })
+    .prefault({}),
+  https: z
+    .strictObject({
+      listen: listen,
+      cert: path,
+      key: path,
+    })
+    .optional(),
+  dns: z
+    .strictObject({
+      listen: listen.default('127.0.0.1:8053'),
+      service_zone: z
+        .string()
+        .transform((s) => s.toLowerCase())
+        .refine(isDomainName, { message: 'must be an absolute domain name ending in "." such as "nekoq.internal."' })
+        .default('nekoq.internal.'),
+      ttl: z.number().int().min(0).max(86_400).default(30),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      admin_user: z.string().min(1).max(64).default('admin'),
+      admin_password_hash: z
+        .string()
+        .refine((s) => parsePasswordHash(s) !== undefined, {
+          message: 'must be a hash made by "npm run hash-password" (scrypt$ln=..,r=..,p=..$salt$hash)',
+        })
+        .optional(),
+      tokens: z.array(TokenSection).max(1000).default([]),
+    })
+    .prefault({}),
+  registry: z
+    .strictObject({
+      default_ttl: z.number().int().min(1).max(3600).default(30),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    })
+    .prefault({}),
+});
+
+export type FileConfig = z.infer<typeof FileSchema>;
+
+export type LogLevel = FileConfig['log']['level'];
+
+export interface ApiTokenConfig {
+  readonly name: string;
+  /** sha256 of the token, lower-case hex: the plain token is not kept in the runtime config. */
+  readonly sha256: string;
+  readonly role: Role;
+}
+
+/** Config is the validated, frozen runtime configuration; every duration is in milliseconds. */
+export interface Config {
+  readonly source: string | undefined;
+  readonly node: { readonly name: string; readonly dataDir: string; readonly shutdownTimeoutMs: number };
+  readonly http: { readonly listen: ListenAddress };
+  readonly https: { readonly listen: ListenAddress; readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly dns: { readonly listen: ListenAddress; readonly serviceZone: string; readonly ttl: number };
+  readonly auth: {
+    readonly adminUser: string;
+    readonly adminPasswordHash: string | undefined;
+    readonly tokens: readonly ApiTokenConfig[];
+  };
+  readonly registry: { readonly defaultTtlSeconds: number };
+  readonly log: { readonly level: LogLevel };
+}
+
+/** ConfigError says which key is wrong and why; `where` is "file:line:col" or a key path. */
+export class ConfigError extends Error {
+  constructor(
+    readonly where: string,
+    readonly reason: string,
+  ) {
+    super(`${where}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Facts from the environment that defaults depend on; passed in so lib never reads the process. */
+export interface ConfigContext {
+  /** Directory that relative paths are resolved against (the config file's, or the working directory). */
+  readonly baseDir: string;
+  /** Default node name when [node] name is absent. */
+  readonly hostname: string;
+}
+
+/**
+ * loadConfig parses TOML text (undefined = no file: embedded defaults) into a frozen
+ * Config, or throws ConfigError naming the first bad key path and the reason.
+ */
+export function loadConfig(text: string | undefined, source: string | undefined, ctx: ConfigContext): Config {
+  let raw: unknown = {};
+  if (text !== undefined) {
+    try {
+      raw = parseToml(text);
+    } catch (err) {
+      if (err instanceof TomlError) {
+        const firstLine = err.message.split('\n')[0] ?? err.message;
+        throw new ConfigError(`${source ?? 'config'}:${err.line}:${err.column}`, firstLine.replace(/^Invalid TOML document: /, ''));
+      }
+      throw err;
+    }
+  }
+  const result = FileSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    let keyPath = issue.path.map(String).join('.');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      keyPath = [...issue.path.map(String), issue.keys[0]].join('.');
+      message = 'unknown key';
+    }
+    throw new ConfigError(`${source ?? 'config'}: ${keyPath || '(top level)'}`, message);
+  }
+  return deepFreeze(toConfig(result.data, source, ctx));
+}
+
+/** defaultNodeName turns a host name into a DNS label ("Web-01.example" → "web-01"). */
+export function defaultNodeName(hostname: string): string {
+  const first = (hostname.split('.')[0] ?? '').toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+  return isDnsLabel(first) ? first : 'node';
+}
+
+function toConfig(f: FileConfig, source: string | undefined, ctx: ConfigContext): Config {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p));
+  const addr = (s: string) => parseListen(s) as ListenAddress;
+  return {
+    source,
+    node: {
+      name: f.node.name ?? defaultNodeName(ctx.hostname),
+      dataDir: abs(f.node.data_dir),
+      shutdownTimeoutMs: parseDuration(f.node.shutdown_timeout)!,
+    },
+    http: { listen: addr(f.http.listen) },
+    https: f.https && { listen: addr(f.https.listen), certFile: abs(f.https.cert), keyFile: abs(f.https.key) },
+    dns: { listen: addr(f.dns.listen), serviceZone: f.dns.service_zone, ttl: f.dns.ttl },
+    auth: {
+      adminUser: f.auth.admin_user,
+      adminPasswordHash: f.auth.admin_password_hash,
+      tokens: f.auth.tokens.map((t) => ({
+        name: t.name,
+        sha256: t.token_sha256 ?? tokenDigest(t.token!),
+        role: t.role,
+      })),
+    },
+    registry: { defaultTtlSeconds: f.registry.default_ttl },
+    log: { level: f.log.level },
+  };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

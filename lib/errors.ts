@@ -1,0 +1,86 @@
+/**
+ * The one catalogue of API errors. Every HTTP error the appliance returns is an
+ * RFC 9457 problem document whose `code` is a key of `ERRORS`; the README lists
+ * the same codes and a test keeps the two in step.
+ */
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly title: string;
+}
+
+export const ERRORS = {
+  bad_json: { status: 400, title: 'request body is not valid JSON' },
+  validation_failed: { status: 400, title: 'request failed validation' },
+  invalid_path: { status: 400, title: 'a path segment is not valid' },
+  invalid_query: { status: 400, title: 'a query parameter is not valid' },
+  unauthorized: { status: 401, title: 'missing or unknown bearer token' },
+  forbidden: { status: 403, title: "the token's role does not allow this" },
+  route_not_found: { status: 404, title: 'no such endpoint' },
+  instance_not_found: { status: 404, title: 'no live instance with that id: register again' },
+  method_not_allowed: { status: 405, title: 'method not allowed on this endpoint' },
+  body_too_large: { status: 413, title: 'request body is too large' },
+  unsupported_media_type: { status: 415, title: 'unsupported content type' },
+  shutting_down: { status: 503, title: 'the node is shutting down' },
+  storage_failed: { status: 503, title: 'the write could not be made durable' },
+  internal: { status: 500, title: 'internal error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** One field-level complaint inside a `validation_failed` problem. */
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * ApiError is thrown (or returned) by any operation that must end in a problem
+ * response; `detail` is safe to show to the client and never holds secrets.
+ */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly errors: readonly FieldError[] | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    extra?: { errors?: readonly FieldError[]; headers?: Record<string, string> },
+  ) {
+    super(detail ?? ERRORS[code].title);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.detail = detail;
+    this.errors = extra?.errors;
+    this.headers = extra?.headers;
+  }
+}
+
+/** The JSON body of a problem response (RFC 9457 §3) with our `code` extension. */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail?: string;
+  instance?: string;
+  errors?: readonly FieldError[];
+}
+
+/** problemBody renders an ApiError as the problem document for request path `instance`. */
+export function problemBody(err: ApiError, instance?: string): ProblemBody {
+  const body: ProblemBody = {
+    type: `urn:nekoq:problem:${err.code}`,
+    title: ERRORS[err.code].title,
+    status: err.status,
+    code: err.code,
+  };
+  if (err.detail !== undefined) body.detail = err.detail;
+  if (instance !== undefined) body.instance = instance;
+  if (err.errors !== undefined) body.errors = err.errors;
+  return body;
+}

@@ -1,0 +1,370 @@
+import type { DurableLog } from '../durability';
+import { CORE_TYPES, sameSpec, type Instance, type InstanceKey, type InstanceSpec } from './instance';
+
+/**
+ * InstanceJournal is the registry's durable record of live instances. Its methods
+ * run inside a DurableLog write (one storage transaction) and must not be called
+ * otherwise. `index` is the registry index the change carries.
+ */
+export interface InstanceJournal {
+  upsert(instance: Instance, index: number): void;
+  renew(key: InstanceKey, renewedAt: number): void;
+  remove(key: InstanceKey, index: number): void;
+}
+
+/** A change to the set of live instances, as seen by listeners (DNS caches, metrics, peers). */
+export interface RegistryChange {
+  readonly kind: 'register' | 'update' | 'deregister' | 'expire';
+  readonly instance: Instance;
+  readonly index: number;
+}
+
+export interface ServiceView {
+  readonly type: string;
+  readonly name: string;
+  readonly instances: readonly Instance[];
+}
+
+export interface RegistryOptions {
+  readonly durable: DurableLog;
+  readonly journal: InstanceJournal;
+  /** Wall clock in ms since the epoch. */
+  readonly now: () => number;
+  /** Instances and index read back from the journal at start; expired ones are dropped here. */
+  readonly restored?: { readonly instances: readonly Instance[]; readonly index: number };
+}
+
+const keyOf = (k: InstanceKey) => `${k.type}/${k.name}/${k.id}`;
+const serviceKeyOf = (type: string, name: string) => `${type}/${name}`;
+
+/**
+ * ServiceRegistry holds the live instances of every service, their leases, and the
+ * indexes that blocking queries wait on.
+ *
+ * Leases: an instance is live while now < expiresAt, where expiresAt = last renewal
+ * + ttl. Every read filters on that, so an instance disappears from answers at the
+ * exact moment its lease ends; `sweep` then removes it, bumps the indexes and
+ * journals the removal. Leases are kept in one-second buckets (a timing wheel), so
+ * a renewal and a sweep cost O(1) per instance touched.
+ *
+ * Indexes: one registry-wide counter grows with every visible change (register
+ * with a new spec, deregister, expiry); each service and each type remembers the
+ * counter value of its last change. A renewal changes no index.
+ */
+export class ServiceRegistry {
+  private readonly durable: DurableLog;
+  private readonly journal: InstanceJournal;
+  private readonly now: () => number;
+  private readonly instances = new Map<string, Instance>();
+  /** type → name → id → instance: the shape every read wants. */
+  private readonly byService = new Map<string, Map<string, Map<string, Instance>>>();
+  private readonly buckets = new Map<number, Set<string>>();
+  private sweptThrough: number;
+  private readonly serviceIndex = new Map<string, number>();
+  private readonly typeIndex = new Map<string, number>();
+  private readonly watchers = new Set<() => void>();
+  private readonly listeners: ((c: RegistryChange) => void)[] = [];
+  private currentIndex: number;
+  private closed = false;
+
+  constructor(opts: RegistryOptions) {
+    this.durable = opts.durable;
+    this.journal = opts.journal;
+    this.now = opts.now;
+    const now = this.now();
+    this.sweptThrough = Math.floor(now / 1000) - 1;
+    this.currentIndex = opts.restored?.index ?? 0;
+    for (const inst of opts.restored?.instances ?? []) {
+      if (inst.expiresAt > now) this.put(inst);
+      this.currentIndex = Math.max(this.currentIndex, inst.modifyIndex);
+    }
+  }
+
+  /** The registry-wide index: grows with every visible change. */
+  get index(): number {
+    return this.currentIndex;
+  }
+
+  /** onChange adds a listener called synchronously after every visible change. */
+  onChange(listener: (c: RegistryChange) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * register stores or replaces an instance, durably, and resolves once it is both
+   * on disk and visible. Re-registering an identical spec only renews the lease.
+   * The write step allocates the index, so writes that share one group commit get
+   * distinct, ordered indexes.
+   */
+  async register(key: InstanceKey, spec: InstanceSpec): Promise<{ instance: Instance; created: boolean }> {
+    const k = keyOf(key);
+    let result!: { instance: Instance; created: boolean; change?: RegistryChange['kind'] };
+    return this.durable.commit(
+      () => {
+        const now = this.now();
+        const old = this.liveEntry(k, now);
+        if (old !== undefined && sameSpec(old, spec)) {
+          const renewed: Instance = { ...old, renewedAt: now, expiresAt: now + spec.ttl * 1000 };
+          this.journal.renew(key, now);
+          result = { instance: renewed, created: false };
+          return;
+        }
+        const index = ++this.currentIndex;
+        const instance: Instance = {
+          type: key.type,
+          name: key.name,
+          id: key.id,
+          ...spec,
+          registeredAt: old?.registeredAt ?? now,
+          renewedAt: now,
+          expiresAt: now + spec.ttl * 1000,
+          createIndex: old?.createIndex ?? index,
+          modifyIndex: index,
+        };
+        this.journal.upsert(instance, index);
+        result = { instance, created: old === undefined, change: old === undefined ? 'register' : 'update' };
+      },
+      () => {
+        const old = this.instances.get(k);
+        if (old !== undefined) this.drop(k, old);
+        this.put(result.instance);
+        if (result.change !== undefined) this.changed(result.change, result.instance, result.instance.modifyIndex);
+        return { instance: result.instance, created: result.created };
+      },
+    );
+  }
+
+  /**
+   * heartbeat renews a live instance's lease durably and resolves with it, or with
+   * undefined when no live instance has that key (the client must register again).
+   */
+  async heartbeat(key: InstanceKey): Promise<Instance | undefined> {
+    const k = keyOf(key);
+    const now = this.now();
+    const inst = this.liveEntry(k, now);
+    if (inst === undefined) return undefined;
+    this.renewInMemory(k, inst, now);
+    return this.durable.commit(
+      () => this.journal.renew(key, now),
+      () => inst,
+    );
+  }
+
+  /** deregister removes an instance durably; resolves false when there was no live instance. */
+  async deregister(key: InstanceKey): Promise<boolean> {
+    const k = keyOf(key);
+    if (this.liveEntry(k, this.now()) === undefined) return false;
+    let index = 0;
+    return this.durable.commit(
+      () => {
+        index = ++this.currentIndex;
+        this.journal.remove(key, index);
+      },
+      () => {
+        const inst = this.instances.get(k);
+        if (inst === undefined) return false;
+        this.drop(k, inst);
+        this.changed('deregister', inst, index);
+        return true;
+      },
+    );
+  }
+
+  /** instance returns one live instance, or undefined. */
+  instance(key: InstanceKey): Instance | undefined {
+    return this.liveEntry(keyOf(key), this.now());
+  }
+
+  /** service returns the live instances of one service, sorted by id. */
+  service(type: string, name: string): Instance[] {
+    const ids = this.byService.get(type)?.get(name);
+    if (ids === undefined) return [];
+    const now = this.now();
+    const out: Instance[] = [];
+    for (const inst of ids.values()) if (inst.expiresAt > now) out.push(inst);
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * services lists every service with at least one live instance, optionally of
+   * one type, ordered by type (the core types first, then the others by name) and name.
+   */
+  services(type?: string): ServiceView[] {
+    const types = type === undefined ? orderTypes([...this.byService.keys()]) : [type];
+    const out: ServiceView[] = [];
+    for (const t of types) {
+      const names = [...(this.byService.get(t)?.keys() ?? [])].sort();
+      for (const n of names) {
+        const instances = this.service(t, n);
+        if (instances.length > 0) out.push({ type: t, name: n, instances });
+      }
+    }
+    return out;
+  }
+
+  /** countsByType returns the number of live instances of each type. */
+  countsByType(): Map<string, number> {
+    const now = this.now();
+    const counts = new Map<string, number>();
+    for (const [t, names] of this.byService) {
+      let n = 0;
+      for (const ids of names.values()) for (const i of ids.values()) if (i.expiresAt > now) n++;
+      counts.set(t, n);
+    }
+    return counts;
+  }
+
+  /** indexOf returns the index of the last change visible through a view: all, one type, or one service. */
+  indexOf(view: { type?: string; name?: string }): number {
+    if (view.type === undefined) return this.currentIndex;
+    if (view.name === undefined) return this.typeIndex.get(view.type) ?? 0;
+    return this.serviceIndex.get(serviceKeyOf(view.type, view.name)) ?? 0;
+  }
+
+  /**
+   * waitForChange resolves when indexOf(view) passes `after`, when timeoutMs has
+   * elapsed, when `signal` aborts (the client went away) or when the registry
+   * closes — whichever comes first. An `after` ahead of the current index (a client
+   * that saw an older incarnation) resolves at once.
+   */
+  waitForChange(view: { type?: string; name?: string }, after: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const current = this.indexOf(view);
+    if (this.closed || signal?.aborted || current > after || after > this.currentIndex || timeoutMs <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.watchers.delete(check);
+        resolve();
+      };
+      signal?.addEventListener('abort', done);
+      const check = () => {
+        if (this.closed || this.indexOf(view) > after) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.watchers.add(check);
+    });
+  }
+
+  /** The number of blocking queries waiting now. */
+  get waiting(): number {
+    return this.watchers.size;
+  }
+
+  /**
+   * sweep removes every instance whose lease ended at or before now, journals the
+   * removals (without waiting for the disk: a lost removal is redone on restart,
+   * when expired rows are dropped) and returns how many expired.
+   */
+  sweep(): number {
+    const now = this.now();
+    const nowSecond = Math.floor(now / 1000);
+    const expired: Instance[] = [];
+    // Walk the due seconds; after a large forward clock jump walk the buckets instead.
+    const due =
+      nowSecond - this.sweptThrough <= this.buckets.size + 60
+        ? Array.from({ length: Math.max(0, nowSecond - this.sweptThrough) }, (_, i) => this.sweptThrough + 1 + i)
+        : [...this.buckets.keys()].filter((s) => s <= nowSecond);
+    for (const s of due) {
+      const bucket = this.buckets.get(s);
+      if (bucket === undefined) continue;
+      for (const k of bucket) {
+        const inst = this.instances.get(k);
+        if (inst !== undefined && inst.expiresAt <= now) expired.push(inst);
+      }
+    }
+    this.sweptThrough = nowSecond - 1;
+    if (expired.length === 0) return 0;
+    const removals: { key: InstanceKey; index: number }[] = [];
+    for (const inst of expired) {
+      const index = ++this.currentIndex;
+      this.drop(keyOf(inst), inst);
+      removals.push({ key: inst, index });
+      this.changed('expire', inst, index, false);
+    }
+    this.notifyWatchers();
+    void this.durable
+      .commit(
+        () => {
+          for (const r of removals) this.journal.remove(r.key, r.index);
+        },
+        () => undefined,
+      )
+      .catch(() => undefined);
+    return expired.length;
+  }
+
+  /** close wakes every blocking query so that shutdown does not wait for them. */
+  close(): void {
+    this.closed = true;
+    this.notifyWatchers();
+  }
+
+  private liveEntry(k: string, now: number): Instance | undefined {
+    const inst = this.instances.get(k);
+    return inst !== undefined && inst.expiresAt > now ? inst : undefined;
+  }
+
+  private renewInMemory(k: string, inst: Instance, now: number): void {
+    this.unbucket(k, inst.expiresAt);
+    inst.renewedAt = now;
+    inst.expiresAt = now + inst.ttl * 1000;
+    this.bucket(k, inst.expiresAt);
+  }
+
+  private put(inst: Instance): void {
+    const k = keyOf(inst);
+    this.instances.set(k, inst);
+    let names = this.byService.get(inst.type);
+    if (names === undefined) this.byService.set(inst.type, (names = new Map()));
+    let ids = names.get(inst.name);
+    if (ids === undefined) names.set(inst.name, (ids = new Map()));
+    ids.set(inst.id, inst);
+    this.bucket(k, inst.expiresAt);
+  }
+
+  private drop(k: string, inst: Instance): void {
+    this.instances.delete(k);
+    this.unbucket(k, inst.expiresAt);
+    const names = this.byService.get(inst.type);
+    const ids = names?.get(inst.name);
+    ids?.delete(inst.id);
+    if (ids !== undefined && ids.size === 0) names!.delete(inst.name);
+    if (names !== undefined && names.size === 0) this.byService.delete(inst.type);
+  }
+
+  private bucket(k: string, expiresAt: number): void {
+    const s = Math.floor(expiresAt / 1000);
+    let b = this.buckets.get(s);
+    if (b === undefined) this.buckets.set(s, (b = new Set()));
+    b.add(k);
+  }
+
+  private unbucket(k: string, expiresAt: number): void {
+    const s = Math.floor(expiresAt / 1000);
+    const b = this.buckets.get(s);
+    if (b === undefined) return;
+    b.delete(k);
+    if (b.size === 0) this.buckets.delete(s);
+  }
+
+  private changed(kind: RegistryChange['kind'], instance: Instance, index: number, notify = true): void {
+    this.currentIndex = Math.max(this.currentIndex, index);
+    this.serviceIndex.set(serviceKeyOf(instance.type, instance.name), index);
+    this.typeIndex.set(instance.type, index);
+    const change: RegistryChange = { kind, instance, index };
+    for (const l of this.listeners) l(change);
+    if (notify) this.notifyWatchers();
+  }
+
+  private notifyWatchers(): void {
+    for (const w of [...this.watchers]) w();
+  }
+}
+
+/** orderTypes puts the core types first (discovery, security, consistency), then the rest by name. */
+export function orderTypes(types: readonly string[]): string[] {
+  const core = CORE_TYPES.filter((t) => types.includes(t));
+  const rest = types.filter((t) => !(CORE_TYPES as readonly string[]).includes(t)).sort();
+  return [...core, ...rest];
+}

@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs';
+import { publishAppliance, type Appliance, type ApplianceInfo } from '../lib/appliance';
+import { verifyPassword } from '../lib/auth/password';
+import { TokenTable } from '../lib/auth/tokens';
+import type { Config } from '../lib/config/config';
+import { formatListen } from '../lib/config/listen';
+import { HttpFront } from './http/http-front';
+import { ApiRouter } from './http/router';
+import { operationRoutes } from './http/routes/operations';
+import { serviceRoutes } from './http/routes/services';
+import type { Log } from './log';
+import { createMetrics } from './metrics';
+import { RegistryService } from './registry-service';
+import { ensureSecrets, type FirstStartCredentials } from './secrets';
+import type { Store } from './store/store';
+import { WebManager } from './web';
+
+export interface ApplianceDeps {
+  readonly log: Log;
+  readonly store: Store;
+  readonly root: string;
+  readonly version: string;
+  readonly dev: boolean;
+  /** Called once with credentials generated on this start, to show them to the operator (never logged). */
+  readonly showCredentials: (c: FirstStartCredentials) => void;
+}
+
+/**
+ * RunningAppliance wires every service of one node, explicitly and in one place:
+ * create() builds them all (constructors validate, nothing listens yet), start()
+ * starts them in the order of `startOrder`, shutdown() stops them in reverse and
+ * closes the store. It publishes the Appliance accessor for the web manager.
+ */
+export class RunningAppliance {
+  private readonly startedAt = Date.now();
+  private readonly fronts: HttpFront[];
+  private stopping: Promise<void> | undefined;
+  private started = false;
+  /** Resolves when shutdown has finished. */
+  readonly stopped: Promise<void>;
+  private markStopped!: () => void;
+
+  private constructor(
+    private readonly config: Config,
+    private readonly deps: ApplianceDeps,
+    private readonly registryService: RegistryService,
+    private readonly web: WebManager,
+    private readonly http: HttpFront,
+    private readonly https: HttpFront | undefined,
+    readonly accessor: Appliance,
+  ) {
+    this.fronts = https === undefined ? [http] : [http, https];
+    this.stopped = new Promise((resolve) => (this.markStopped = resolve));
+  }
+
+  /** create builds the node's services from the config; it binds nothing. */
+  static async create(config: Config, deps: ApplianceDeps): Promise<RunningAppliance> {
+    const { log, store } = deps;
+    const { secrets, shown } = await ensureSecrets(config, store);
+    if (shown.adminPassword !== undefined || shown.adminToken !== undefined) deps.showCredentials(shown);
+
+    const metrics = createMetrics();
+    store.durable.onBatch = (ops) => metrics.commitBatches.observe(ops);
+    const registryService = new RegistryService({ store, metrics, log: log.child({ service: 'registry' }) });
+    const web = new WebManager({ dir: deps.root, dev: deps.dev, hostname: config.http.listen.host, port: config.http.listen.port });
+
+    let self: RunningAppliance | undefined;
+    const router = new ApiRouter(
+      [
+        ...operationRoutes({
+          ready: () => self?.readiness() ?? { ok: false, reasons: ['starting'] },
+          metrics: metrics.registry,
+          shutdown: (reason) => void self?.shutdown(reason),
+        }),
+        ...serviceRoutes({
+          registry: registryService.registry,
+          defaultTtl: config.registry.defaultTtlSeconds,
+          nodeName: config.node.name,
+          version: deps.version,
+        }),
+      ],
+      { tokens: new TokenTable(secrets.tokens), metrics, log: log.child({ service: 'http' }) },
+    ).own((p) => p === '/v1' || p.startsWith('/v1/'));
+
+    const frontDeps = { router, fallback: web.handle, log: log.child({ service: 'http' }) };
+    const http = new HttpFront(config.http.listen, frontDeps);
+    const https =
+      config.https === undefined
+        ? undefined
+        : new HttpFront(config.https.listen, frontDeps, {
+            cert: readFileSync(config.https.certFile),
+            key: readFileSync(config.https.keyFile),
+          });
+
+    const accessor: Appliance = {
+      info: () => self!.info(),
+      verifyAdmin: async (user, password) => {
+        const passwordOk = await verifyPassword(password, secrets.adminPasswordHash);
+        return passwordOk && user === secrets.adminUser;
+      },
+      sessionSecret: secrets.sessionSecret,
+      registry: { services: (type) => registryService.registry.services(type) },
+    };
+    self = new RunningAppliance(config, deps, registryService, web, http, https, accessor);
+    return self;
+  }
+
+  /** start brings the node up: sweeper, listeners, then the web manager; readiness follows. */
+  async start(): Promise<void> {
+    publishAppliance(this.accessor);
+    const startOrder: [string, () => Promise<void> | void][] = [
+      ['registry', () => this.registryService.start()],
+      ...this.fronts.map((f, i) => [i === 0 ? 'http' : 'https', () => f.start()] as [string, () => Promise<void>]),
+      ['web manager', () => this.web.start()],
+    ];
+    for (const [, start] of startOrder) await start();
+    this.started = true;
+  }
+
+  /** readiness is what /readyz reports: store open, every listener bound, web manager loaded, not stopping. */
+  readiness(): { ok: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    if (!this.deps.store.isOpen) reasons.push('store closed');
+    if (!this.started) reasons.push('starting');
+    for (const f of this.fronts) if (f.address === undefined) reasons.push('listener not bound');
+    if (this.stopping !== undefined) reasons.push('shutting down');
+    return { ok: reasons.length === 0, reasons };
+  }
+
+  info(): ApplianceInfo {
+    const listeners = this.fronts.flatMap((f, i) =>
+      f.address === undefined ? [] : [{ name: i === 0 ? 'http' : 'https', address: formatListen({ host: f.address.address, port: f.address.port }) }],
+    );
+    return {
+      node: this.config.node.name,
+      version: this.deps.version,
+      startedAt: this.startedAt,
+      listeners,
+      ready: this.readiness().ok,
+    };
+  }
+
+  /**
+   * shutdown stops the node gracefully: readiness turns 503, blocking queries are
+   * woken, listeners stop accepting and drain (bounded by [node] shutdown_timeout),
+   * then the store closes. Calling it again returns the same promise.
+   */
+  shutdown(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      const { log } = this.deps;
+      log.info('shutting down', { reason, drain_ms: this.config.node.shutdownTimeoutMs });
+      this.registryService.stop();
+      await Promise.all(this.fronts.map((f) => f.stop(this.config.node.shutdownTimeoutMs)));
+      await this.web.stop().catch((err: Error) => log.warn('stopping web manager', { error: err }));
+      this.deps.store.close();
+      publishAppliance(undefined);
+      log.info('stopped');
+      this.markStopped();
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,161 @@
+import { parseDuration } from '../../../lib/config/duration';
+import { ApiError, type FieldError } from '../../../lib/errors';
+import { canonicalAddress, checkKey, CORE_TYPES, instanceJson, registerBodySchema, type InstanceKey } from '../../../lib/registry/instance';
+import { isDnsLabel, LABEL_RULE } from '../../../lib/labels';
+import type { ServiceRegistry, ServiceView } from '../../../lib/registry/registry';
+import type { Reply, Route, RouteContext } from '../router';
+
+/** Blocking queries: the default and the longest `wait` (Consul's numbers). */
+export const DEFAULT_WAIT_MS = 5 * 60_000;
+export const MAX_WAIT_MS = 10 * 60_000;
+
+export interface ServiceRouteDeps {
+  readonly registry: ServiceRegistry;
+  readonly defaultTtl: number;
+  readonly nodeName: string;
+  readonly version: string;
+}
+
+/** serviceRoutes returns the registry endpoints of DESIGN.md's HTTP API. */
+export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
+  const { registry } = deps;
+  const body = registerBodySchema(deps.defaultTtl);
+  const base = '/v1/services/:type/:name/instances/:id';
+
+  return [
+    {
+      method: 'PUT',
+      path: base,
+      permission: 'register',
+      async handler(ctx) {
+        const key = instanceKey(ctx);
+        const parsed = body.safeParse(await ctx.readJson());
+        if (!parsed.success) {
+          const errors: FieldError[] = parsed.error.issues.map((i) => ({
+            path: i.path.map(String).join('.') || '(body)',
+            message: i.code === 'unrecognized_keys' ? `unknown field ${i.keys.map((k) => `"${k}"`).join(', ')}` : i.message,
+          }));
+          throw new ApiError('validation_failed', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+        }
+        const spec = { ...parsed.data, address: canonicalAddress(parsed.data.address) };
+        const { instance, created } = await registry.register(key, spec);
+        return { status: 200, body: { ...instanceJson(instance), created } };
+      },
+    },
+    {
+      method: 'PUT',
+      path: `${base}/heartbeat`,
+      permission: 'register',
+      async handler(ctx) {
+        const key = instanceKey(ctx);
+        const inst = await registry.heartbeat(key);
+        if (inst === undefined) throw new ApiError('instance_not_found', `${key.type}/${key.name}/${key.id} is not registered or its lease ended`);
+        return { status: 200, body: { ttl: inst.ttl, renewedAt: new Date(inst.renewedAt).toISOString(), expiresAt: new Date(inst.expiresAt).toISOString() } };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: base,
+      permission: 'register',
+      async handler(ctx) {
+        const key = instanceKey(ctx);
+        if (!(await registry.deregister(key))) throw new ApiError('instance_not_found', `${key.type}/${key.name}/${key.id} is not registered`);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET',
+      path: base,
+      permission: 'read',
+      handler(ctx) {
+        const key = instanceKey(ctx);
+        const inst = registry.instance(key);
+        if (inst === undefined) throw new ApiError('instance_not_found', `${key.type}/${key.name}/${key.id} is not registered`);
+        return { status: 200, body: instanceJson(inst) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/services',
+      permission: 'read',
+      async handler(ctx) {
+        const typeParam = ctx.query.get('type') ?? undefined;
+        if (typeParam !== undefined && !isDnsLabel(typeParam)) throw new ApiError('invalid_query', `type must be a DNS label: ${LABEL_RULE}`);
+        const view = typeParam === undefined ? {} : { type: typeParam };
+        const index = await blockIfAsked(ctx, registry, view);
+        return indexed(index, { index, services: registry.services(typeParam).map(serviceJson) });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/services/:type/:name',
+      permission: 'read',
+      async handler(ctx) {
+        const { type, name } = ctx.params as { type: string; name: string };
+        for (const [part, v] of [['type', type], ['name', name]] as const) {
+          if (!isDnsLabel(v)) throw new ApiError('invalid_path', `${part} must be a DNS label: ${LABEL_RULE}`);
+        }
+        const index = await blockIfAsked(ctx, registry, { type, name });
+        return indexed(index, { index, type, name, instances: registry.service(type, name).map(instanceJson) });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/bootstrap',
+      permission: 'read',
+      async handler(ctx) {
+        const index = await blockIfAsked(ctx, registry, {});
+        const services: Record<string, { name: string; instances: ReturnType<typeof instanceJson>[] }[]> = {};
+        for (const t of CORE_TYPES) services[t] = [];
+        for (const s of registry.services()) {
+          (services[s.type] ??= []).push({ name: s.name, instances: s.instances.map(instanceJson) });
+        }
+        return indexed(index, {
+          node: { name: deps.nodeName, version: deps.version },
+          index,
+          services,
+          // Key settings from the KV store (under [kv] bootstrap_prefix) arrive with the KV issue.
+          config: {},
+        });
+      },
+    },
+  ];
+}
+
+function instanceKey(ctx: RouteContext): InstanceKey {
+  const key = ctx.params as unknown as InstanceKey;
+  const bad = checkKey(key);
+  if (bad !== undefined) throw new ApiError('invalid_path', bad);
+  return key;
+}
+
+function serviceJson(s: ServiceView) {
+  return { type: s.type, name: s.name, instances: s.instances.map(instanceJson) };
+}
+
+function indexed(index: number, body: unknown): Reply {
+  return { status: 200, body, headers: { 'x-nekoq-index': String(index) } };
+}
+
+/**
+ * blockIfAsked implements `?index=<n>&wait=<duration>`: with an index it waits until
+ * the view's index passes n or the wait (default 5m, at most 10m) runs out, then
+ * returns the view's current index.
+ */
+async function blockIfAsked(ctx: RouteContext, registry: ServiceRegistry, view: { type?: string; name?: string }): Promise<number> {
+  const indexText = ctx.query.get('index');
+  const waitText = ctx.query.get('wait');
+  if (indexText !== null) {
+    if (!/^\d{1,15}$/.test(indexText)) throw new ApiError('invalid_query', 'index must be a non-negative integer');
+    let wait = DEFAULT_WAIT_MS;
+    if (waitText !== null) {
+      const ms = parseDuration(waitText);
+      if (ms === undefined) throw new ApiError('invalid_query', 'wait must be a duration such as "500ms", "30s", "5m"');
+      wait = Math.min(ms, MAX_WAIT_MS);
+    }
+    await registry.waitForChange(view, Number(indexText), wait, ctx.signal);
+  } else if (waitText !== null && parseDuration(waitText) === undefined) {
+    throw new ApiError('invalid_query', 'wait must be a duration such as "500ms", "30s", "5m"');
+  }
+  return registry.indexOf(view);
+}

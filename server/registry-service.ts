@@ -1,0 +1,44 @@
+import { ServiceRegistry } from '../lib/registry/registry';
+import type { Log } from './log';
+import type { Metrics } from './metrics';
+import { SqliteInstanceJournal } from './store/instance-journal';
+import type { Store } from './store/store';
+
+/** How often leases are swept: an expired instance is gone from reads at once and from indexes within this. */
+export const SWEEP_INTERVAL_MS = 250;
+
+/**
+ * RegistryService owns the ServiceRegistry's life: it restores the journalled
+ * instances, sweeps expired leases every SWEEP_INTERVAL_MS, and reports the
+ * registry to /metrics.
+ */
+export class RegistryService {
+  readonly registry: ServiceRegistry;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(deps: { store: Store; metrics: Metrics; log: Log; now?: () => number }) {
+    const now = deps.now ?? Date.now;
+    const journal = new SqliteInstanceJournal(deps.store.db);
+    const restored = journal.load(now());
+    this.registry = new ServiceRegistry({ durable: deps.store.durable, journal, now, restored });
+    if (restored.instances.length > 0) deps.log.info('restored live instances', { instances: restored.instances.length, index: restored.index });
+    this.registry.onChange((c) => {
+      if (c.kind === 'expire') deps.metrics.leaseExpiries.inc();
+    });
+    deps.metrics.gauge('nekoq_registry_instances', 'Live instances by service type', ['type'], (set) => {
+      for (const [type, n] of this.registry.countsByType()) set({ type }, n);
+    });
+    deps.metrics.gauge('nekoq_registry_index', 'Registry change index', [], (set) => set({}, this.registry.index));
+    deps.metrics.gauge('nekoq_registry_blocking_queries', 'Blocking queries waiting for a change', [], (set) => set({}, this.registry.waiting));
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.registry.sweep(), SWEEP_INTERVAL_MS);
+  }
+
+  /** stop ends the sweeper and wakes blocking queries so the HTTP drain is not held up by them. */
+  stop(): void {
+    clearInterval(this.timer);
+    this.registry.close();
+  }
+}

@@ -1,0 +1,114 @@
+import type Database from 'better-sqlite3';
+import type { Instance, InstanceKey, InstanceSpec } from '../../lib/registry/instance';
+import type { InstanceJournal } from '../../lib/registry/registry';
+
+interface Row {
+  type: string;
+  name: string;
+  id: string;
+  spec: string;
+  registered_at: number;
+  renewed_at: number;
+  create_index: number;
+  modify_index: number;
+}
+
+/**
+ * SqliteInstanceJournal keeps the live instances in the `instances` table and the
+ * registry index in `meta`, so that a restart restores every instance whose lease
+ * has not ended (at its last acknowledged renewal) and the index never goes back.
+ */
+export class SqliteInstanceJournal implements InstanceJournal {
+  private readonly upsertStmt;
+  private readonly renewStmt;
+  private readonly removeStmt;
+  private readonly indexStmt;
+
+  constructor(private readonly db: Database.Database) {
+    this.upsertStmt = db.prepare(
+      `INSERT INTO instances (type, name, id, spec, registered_at, renewed_at, create_index, modify_index)
+       VALUES (@type, @name, @id, @spec, @registered_at, @renewed_at, @create_index, @modify_index)
+       ON CONFLICT (type, name, id) DO UPDATE SET spec = excluded.spec, registered_at = excluded.registered_at,
+         renewed_at = excluded.renewed_at, create_index = excluded.create_index, modify_index = excluded.modify_index`,
+    );
+    this.renewStmt = db.prepare('UPDATE instances SET renewed_at = ? WHERE type = ? AND name = ? AND id = ?');
+    this.removeStmt = db.prepare('DELETE FROM instances WHERE type = ? AND name = ? AND id = ?');
+    this.indexStmt = db.prepare(
+      `INSERT INTO meta (key, value) VALUES ('registry_index', ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE CAST(excluded.value AS INTEGER) > CAST(meta.value AS INTEGER)`,
+    );
+  }
+
+  upsert(i: Instance, index: number): void {
+    const spec: InstanceSpec = {
+      address: i.address,
+      port: i.port,
+      protocol: i.protocol,
+      tags: i.tags,
+      meta: i.meta,
+      weight: i.weight,
+      priority: i.priority,
+      ttl: i.ttl,
+    };
+    this.upsertStmt.run({
+      type: i.type,
+      name: i.name,
+      id: i.id,
+      spec: JSON.stringify(spec),
+      registered_at: i.registeredAt,
+      renewed_at: i.renewedAt,
+      create_index: i.createIndex,
+      modify_index: i.modifyIndex,
+    });
+    this.indexStmt.run(String(index));
+  }
+
+  renew(key: InstanceKey, renewedAt: number): void {
+    this.renewStmt.run(renewedAt, key.type, key.name, key.id);
+  }
+
+  remove(key: InstanceKey, index: number): void {
+    this.removeStmt.run(key.type, key.name, key.id);
+    this.indexStmt.run(String(index));
+  }
+
+  /**
+   * load returns the journalled instances whose leases are still running at `now`
+   * and the stored index, and deletes the rows of leases that ended while the
+   * process was down.
+   */
+  load(now: number): { instances: Instance[]; index: number } {
+    const rows = this.db.prepare('SELECT * FROM instances').all() as Row[];
+    const live: Instance[] = [];
+    const dead: Row[] = [];
+    for (const r of rows) {
+      const spec = JSON.parse(r.spec) as InstanceSpec;
+      const expiresAt = r.renewed_at + spec.ttl * 1000;
+      if (expiresAt <= now) {
+        dead.push(r);
+        continue;
+      }
+      live.push({
+        type: r.type,
+        name: r.name,
+        id: r.id,
+        ...spec,
+        registeredAt: r.registered_at,
+        renewedAt: r.renewed_at,
+        expiresAt,
+        createIndex: r.create_index,
+        modifyIndex: r.modify_index,
+      });
+    }
+    const stored = this.db.prepare("SELECT value FROM meta WHERE key = 'registry_index'").get() as { value: string } | undefined;
+    let index = Number(stored?.value ?? 0);
+    if (dead.length > 0) {
+      this.db.transaction(() => {
+        for (const r of dead) this.removeStmt.run(r.type, r.name, r.id);
+        index += 1;
+        this.indexStmt.run(String(index));
+      })();
+    }
+    return { instances: live, index };
+  }
+}

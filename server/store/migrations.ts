@@ -1,0 +1,28 @@
+/**
+ * Numbered schema migrations. Migration i (1-based) brings PRAGMA user_version
+ * from i-1 to i; applied ones are never edited, only new ones appended.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: bookkeeping, generated secrets, the journal of live instances.
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE secrets (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE instances (
+    type          TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    id            TEXT NOT NULL,
+    spec          TEXT NOT NULL,
+    registered_at INTEGER NOT NULL,
+    renewed_at    INTEGER NOT NULL,
+    create_index  INTEGER NOT NULL,
+    modify_index  INTEGER NOT NULL,
+    PRIMARY KEY (type, name, id)
+  ) STRICT, WITHOUT ROWID;
+  `,
+];
