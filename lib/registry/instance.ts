@@ -71,7 +71,13 @@ export function registerBodySchema(defaultTtl: number) {
       .max(INSTANCE_LIMITS.tags)
       .default([]),
     meta: z
-      .record(
+      .preprocess((m, ctx) => {
+        // zod drops a "__proto__" key silently; a key we would lose must be refused instead.
+        if (m !== null && typeof m === 'object' && Object.hasOwn(m, '__proto__')) {
+          ctx.issues.push({ code: 'custom', message: 'meta key "__proto__" is not allowed', input: m });
+        }
+        return m ?? {};
+      }, z.record(
         z
           .string()
           .max(INSTANCE_LIMITS.metaKeyLength)
@@ -79,9 +85,8 @@ export function registerBodySchema(defaultTtl: number) {
         z.string().refine((v) => utf8Bytes(v) <= INSTANCE_LIMITS.metaValueBytes, {
           message: `must be at most ${INSTANCE_LIMITS.metaValueBytes} bytes`,
         }),
-      )
-      .refine((m) => Object.keys(m).length <= INSTANCE_LIMITS.metaKeys, { message: `at most ${INSTANCE_LIMITS.metaKeys} keys` })
-      .default({}),
+      ).refine((m) => Object.keys(m).length <= INSTANCE_LIMITS.metaKeys, { message: `at most ${INSTANCE_LIMITS.metaKeys} keys` }),
+    ),
     weight: z.number().int().min(0).max(65535).default(1),
     priority: z.number().int().min(0).max(65535).default(0),
     ttl: z.number().int().min(INSTANCE_LIMITS.minTtl).max(INSTANCE_LIMITS.maxTtl).default(defaultTtl),
