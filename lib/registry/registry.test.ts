@@ -112,6 +112,8 @@ describe('ServiceRegistry leases', () => {
     const { registry } = setup({ instances: [inst('live', now + 500, 7), inst('dead', now, 9)], index: 8 });
     assert.deepEqual(registry.service('discovery', 'svc').map((i) => i.id), ['live']);
     assert.equal(registry.index, 9);
+    assert.equal(registry.indexOf({ type: 'discovery', name: 'svc' }), 9, 'views never report less than the restored index');
+    assert.equal(registry.indexOf({ type: 'never-seen' }), 9);
   });
 });
 

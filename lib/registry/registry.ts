@@ -65,6 +65,8 @@ export class ServiceRegistry {
   private readonly watchers = new Set<() => void>();
   private readonly listeners: ((c: RegistryChange) => void)[] = [];
   private currentIndex: number;
+  /** The index at restore: every view reports at least this, so no index goes back across a restart. */
+  private readonly floorIndex: number;
   private closed = false;
 
   constructor(opts: RegistryOptions) {
@@ -78,6 +80,7 @@ export class ServiceRegistry {
       if (inst.expiresAt > now) this.put(inst);
       this.currentIndex = Math.max(this.currentIndex, inst.modifyIndex);
     }
+    this.floorIndex = this.currentIndex;
   }
 
   /** The registry-wide index: grows with every visible change. */
@@ -217,8 +220,8 @@ export class ServiceRegistry {
   /** indexOf returns the index of the last change visible through a view: all, one type, or one service. */
   indexOf(view: { type?: string; name?: string }): number {
     if (view.type === undefined) return this.currentIndex;
-    if (view.name === undefined) return this.typeIndex.get(view.type) ?? 0;
-    return this.serviceIndex.get(serviceKeyOf(view.type, view.name)) ?? 0;
+    const own = view.name === undefined ? this.typeIndex.get(view.type) : this.serviceIndex.get(serviceKeyOf(view.type, view.name));
+    return Math.max(own ?? 0, this.floorIndex);
   }
 
   /**
