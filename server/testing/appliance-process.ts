@@ -43,7 +43,7 @@ export interface ApplianceProcess {
   api(
     method: string,
     path: string,
-    opts?: { role?: keyof typeof TEST_TOKENS | null; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> },
+    opts?: { role?: keyof typeof TEST_TOKENS | null; body?: unknown; raw?: string; headers?: Record<string, string> },
   ): Promise<ApiResult>;
   /** stop sends SIGTERM and waits for the exit code. */
   stop(): Promise<number | string>;
@@ -122,7 +122,7 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
     const headers: Record<string, string> = { ...o.headers };
     const role = o.role === undefined ? 'admin' : o.role;
     if (role !== null) headers.authorization = `Bearer ${TEST_TOKENS[role]}`;
-    let body: string | Buffer | undefined = o.raw;
+    let body: string | undefined = o.raw;
     if (o.body !== undefined) body = JSON.stringify(o.body);
     if (body !== undefined) headers['content-type'] ??= 'application/json';
     const res = await fetch(url + path, { method, headers, body });
