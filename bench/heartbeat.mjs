@@ -2,7 +2,7 @@
 // Heartbeat benchmark (issue #2): heartbeats/s, p50/p99 latency and RSS of the
 // appliance, with a bare node:http server that answers 200 to everything measured in
 // the same run as the ceiling. The server is pinned to core 0 and the load
-// generator to core 1 (taskset). Every heartbeat is acknowledged only after its
+// generator (wrk) to core 1 (taskset). Every heartbeat is acknowledged only after its
 // group commit is on disk. Bounded: BENCH_SECONDS (default 10) per run.
 // Usage: npm run bench:heartbeat   (env: BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_INSTANCES)
 import { spawn, spawnSync } from 'node:child_process';
@@ -27,7 +27,7 @@ function startAppliance(dir) {
   const conf = join(dir, 'bench.toml');
   writeFileSync(conf, `[node]\nname = "bench"\ndata_dir = "${join(dir, 'data')}"\n[http]\nlisten = "127.0.0.1:0"\n[dns]\nlisten = "127.0.0.1:0"\n` +
     `[[auth.tokens]]\nname = "bench"\ntoken = "${TOKEN}"\nrole = "admin"\n[log]\nlevel = "warn"\n`);
-  const [cmd, args] = pinned(0, process.execPath, [join(root, 'dist/server/main.js'), '--config', conf]);
+  const [cmd, args] = pinned(0, process.execPath, [join(root, 'scripts/start.mjs'), '--config', conf]);
   // log level warn hides the ready line; read the port from /readyz polling instead.
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return child;
@@ -43,21 +43,32 @@ async function findPort(pid) {
   throw new Error('appliance did not listen');
 }
 
+// wrk (C, one thread on core 1) generates the load: a JavaScript client on one core
+// saturates near 20k req/s and would measure itself, not the server.
 function load(url) {
-  const [cmd, args] = pinned(1, process.execPath, [join(root, 'bench/heartbeat-load.mjs'), url, TOKEN, String(INSTANCES), String(CONNECTIONS), String(SECONDS)]);
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`load generator failed: ${r.stderr}`);
+  const [cmd, args] = pinned(1, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '-s', join(root, 'bench/heartbeat.lua'), url]);
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    env: { ...process.env, BENCH_TOKEN: TOKEN, BENCH_INSTANCES: String(INSTANCES) },
+  });
+  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
 const summary = (r) => ({
-  rps: Math.round(r.requests.average),
-  total: r.requests.total,
-  p50ms: r.latency.p50,
-  p99ms: r.latency.p99,
-  errors: r.errors + r.timeouts,
-  non2xx: r.non2xx,
+  rps: Math.round(r.requests / (r.duration_us / 1e6)),
+  total: r.requests,
+  p50ms: r.p50_us / 1000,
+  p90ms: r.p90_us / 1000,
+  p99ms: r.p99_us / 1000,
+  errors: r.socket_errors,
+  non2xx: r.status_errors,
 });
+
+if (spawnSync('wrk', ['--version']).error) {
+  console.error('this benchmark needs wrk: apt-get install -y wrk');
+  process.exit(1);
+}
 
 // 1. The ceiling: bare node:http, 200 with a small JSON body, pinned like the appliance.
 const ceilingSrc = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.writeHead(200, {'content-type':'application/json'}); s.end('{"ok":true}'); }); }).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;

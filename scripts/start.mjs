@@ -3,6 +3,7 @@
 // compiled server (dist/server/main.js) in this same process: one process, and the
 // signals reach the appliance directly.
 import { dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { ensureBuilt } from './build-state.mjs';
 
@@ -10,4 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 ensureBuilt(root);
 if (args.includes('--build-only')) process.exit(0);
+// A larger young generation: fewer scavenges under request load (+9% heartbeats/s
+// measured), at the cost of up to ~30 MB more RSS under load; idle RSS is unchanged.
+setFlagsFromString('--max-semi-space-size=32');
 await import(join(root, 'dist', 'server', 'main.js'));

@@ -1,4 +1,4 @@
-import { ServiceRegistry } from '../lib/registry/registry';
+import { RENEWAL_FLUSH_MS, RESTORE_ALLOWANCE_MS, ServiceRegistry } from '../lib/registry/registry';
 import type { Log } from './log';
 import type { Metrics } from './metrics';
 import { SqliteInstanceJournal } from './store/instance-journal';
@@ -15,11 +15,14 @@ export const SWEEP_INTERVAL_MS = 250;
 export class RegistryService {
   readonly registry: ServiceRegistry;
   private timer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly log: Log;
 
   constructor(deps: { store: Store; metrics: Metrics; log: Log; now?: () => number }) {
     const now = deps.now ?? Date.now;
+    this.log = deps.log;
     const journal = new SqliteInstanceJournal(deps.store.db);
-    const restored = journal.load(now());
+    const restored = journal.load(now(), RESTORE_ALLOWANCE_MS);
     this.registry = new ServiceRegistry({ durable: deps.store.durable, journal, now, restored });
     if (restored.instances.length > 0) deps.log.info('restored live instances', { instances: restored.instances.length, index: restored.index });
     this.registry.onChange((c) => {
@@ -34,11 +37,19 @@ export class RegistryService {
 
   start(): void {
     this.timer = setInterval(() => this.registry.sweep(), SWEEP_INTERVAL_MS);
+    this.flushTimer = setInterval(() => this.flushRenewals(), RENEWAL_FLUSH_MS);
   }
 
-  /** stop ends the sweeper and wakes blocking queries so the HTTP drain is not held up by them. */
+  /** stop ends the timers and wakes blocking queries so the HTTP drain is not held up by them. */
   stop(): void {
     clearInterval(this.timer);
+    clearInterval(this.flushTimer);
+    this.flushRenewals();
     this.registry.close();
+  }
+
+  /** flushRenewals journals pending renewals; the store's close commits what is queued. */
+  flushRenewals(): void {
+    this.registry.flushRenewals().catch((err: Error) => this.log.error('journalling lease renewals', { error: err }));
   }
 }

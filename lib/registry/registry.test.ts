@@ -44,17 +44,32 @@ describe('ServiceRegistry leases', () => {
   });
 
   it('heartbeats extend the lease and change no index', async () => {
-    const { clock, registry, journal } = setup();
+    const { clock, registry } = setup();
     await registry.register(key(), spec({ ttl: 2 }));
     const index = registry.index;
     for (let s = 0; s < 10; s++) {
       clock.now += 1000;
-      assert.ok(await registry.heartbeat(key()));
+      assert.ok(registry.heartbeat(key()));
       assert.equal(registry.sweep(), 0);
     }
     assert.equal(registry.index, index);
     assert.equal(registry.service('discovery', 'svc')[0]?.expiresAt, clock.now + 2000);
-    assert.equal(journal.ops.filter((o) => o.startsWith('renew')).length, 10);
+  });
+
+  it('journals renewals coalesced: one row write per instance per flush, the latest time', async () => {
+    const { clock, registry, journal } = setup();
+    await registry.register(key('a'), spec({ ttl: 5 }));
+    await registry.register(key('b'), spec({ ttl: 5 }));
+    for (let s = 0; s < 5; s++) {
+      clock.now += 100;
+      registry.heartbeat(key('a'));
+    }
+    registry.heartbeat(key('b'));
+    assert.equal(journal.ops.filter((o) => o.startsWith('renew')).length, 0, 'nothing journalled before the flush');
+    await registry.flushRenewals();
+    assert.deepEqual(journal.ops.filter((o) => o.startsWith('renew')), [`renew discovery/svc/a ${clock.now}`, `renew discovery/svc/b ${clock.now}`]);
+    await registry.flushRenewals();
+    assert.equal(journal.ops.filter((o) => o.startsWith('renew')).length, 2, 'an empty flush writes nothing');
   });
 
   it('sweep removes expired instances, bumps indexes and journals the removal', async () => {

@@ -8,9 +8,19 @@ import { CORE_TYPES, sameSpec, type Instance, type InstanceKey, type InstanceSpe
  */
 export interface InstanceJournal {
   upsert(instance: Instance, index: number): void;
+  /** renew records a renewal; it must never move a stored renewal time backwards. */
   renew(key: InstanceKey, renewedAt: number): void;
   remove(key: InstanceKey, index: number): void;
 }
+
+/**
+ * How far a journalled renewal may lag the acknowledged one: renewals are written
+ * every RENEWAL_FLUSH_MS at most, so a restart restores each lease as
+ * (journalled renewal + ttl + RESTORE_ALLOWANCE_MS). That is never earlier than the
+ * acknowledged lease end, and at most RESTORE_ALLOWANCE_MS later.
+ */
+export const RENEWAL_FLUSH_MS = 250;
+export const RESTORE_ALLOWANCE_MS = 1000;
 
 /** A change to the set of live instances, as seen by listeners (DNS caches, metrics, peers). */
 export interface RegistryChange {
@@ -64,6 +74,8 @@ export class ServiceRegistry {
   private readonly typeIndex = new Map<string, number>();
   private readonly watchers = new Set<() => void>();
   private readonly listeners: ((c: RegistryChange) => void)[] = [];
+  /** Renewals acknowledged but not yet journalled, one per instance (the latest). */
+  private pendingRenewals = new Map<string, { key: InstanceKey; renewedAt: number }>();
   private currentIndex: number;
   /** The index at restore: every view reports at least this, so no index goes back across a restart. */
   private readonly floorIndex: number;
@@ -138,18 +150,34 @@ export class ServiceRegistry {
   }
 
   /**
-   * heartbeat renews a live instance's lease durably and resolves with it, or with
-   * undefined when no live instance has that key (the client must register again).
+   * heartbeat renews a live instance's lease and returns it, or undefined when no
+   * live instance has that key (the client must register again). The renewal is
+   * visible at once and journalled by the next flushRenewals (see RENEWAL_FLUSH_MS):
+   * many heartbeats of one instance cost one row write.
    */
-  async heartbeat(key: InstanceKey): Promise<Instance | undefined> {
+  heartbeat(key: InstanceKey): Instance | undefined {
     const k = keyOf(key);
     const now = this.now();
     const inst = this.liveEntry(k, now);
     if (inst === undefined) return undefined;
     this.renewInMemory(k, inst, now);
+    this.pendingRenewals.set(k, { key, renewedAt: now });
+    return inst;
+  }
+
+  /**
+   * flushRenewals journals the pending renewals in one durable write; the owner calls
+   * it every RENEWAL_FLUSH_MS and at shutdown.
+   */
+  flushRenewals(): Promise<void> {
+    if (this.pendingRenewals.size === 0) return Promise.resolve();
+    const batch = this.pendingRenewals;
+    this.pendingRenewals = new Map();
     return this.durable.commit(
-      () => this.journal.renew(key, now),
-      () => inst,
+      () => {
+        for (const r of batch.values()) this.journal.renew(r.key, r.renewedAt);
+      },
+      () => undefined,
     );
   }
 

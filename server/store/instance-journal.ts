@@ -31,7 +31,7 @@ export class SqliteInstanceJournal implements InstanceJournal {
        ON CONFLICT (type, name, id) DO UPDATE SET spec = excluded.spec, registered_at = excluded.registered_at,
          renewed_at = excluded.renewed_at, create_index = excluded.create_index, modify_index = excluded.modify_index`,
     );
-    this.renewStmt = db.prepare('UPDATE instances SET renewed_at = ? WHERE type = ? AND name = ? AND id = ?');
+    this.renewStmt = db.prepare('UPDATE instances SET renewed_at = max(renewed_at, ?) WHERE type = ? AND name = ? AND id = ?');
     this.removeStmt = db.prepare('DELETE FROM instances WHERE type = ? AND name = ? AND id = ?');
     this.indexStmt = db.prepare(
       `INSERT INTO meta (key, value) VALUES ('registry_index', ?)
@@ -75,15 +75,16 @@ export class SqliteInstanceJournal implements InstanceJournal {
   /**
    * load returns the journalled instances whose leases are still running at `now`
    * and the stored index, and deletes the rows of leases that ended while the
-   * process was down.
+   * process was down. Each lease is restored as renewal + ttl + allowanceMs, the
+   * most a journalled renewal may lag the acknowledged one.
    */
-  load(now: number): { instances: Instance[]; index: number } {
+  load(now: number, allowanceMs: number): { instances: Instance[]; index: number } {
     const rows = this.db.prepare('SELECT * FROM instances').all() as Row[];
     const live: Instance[] = [];
     const dead: Row[] = [];
     for (const r of rows) {
       const spec = JSON.parse(r.spec) as InstanceSpec;
-      const expiresAt = r.renewed_at + spec.ttl * 1000;
+      const expiresAt = r.renewed_at + spec.ttl * 1000 + allowanceMs;
       if (expiresAt <= now) {
         dead.push(r);
         continue;

@@ -46,9 +46,9 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
       method: 'PUT',
       path: `${base}/heartbeat`,
       permission: 'register',
-      async handler(ctx) {
+      handler(ctx) {
         const key = instanceKey(ctx);
-        const inst = await registry.heartbeat(key);
+        const inst = registry.heartbeat(key);
         if (inst === undefined) throw new ApiError('instance_not_found', `${key.type}/${key.name}/${key.id} is not registered or its lease ended`);
         return { status: 200, body: { ttl: inst.ttl, renewedAt: new Date(inst.renewedAt).toISOString(), expiresAt: new Date(inst.expiresAt).toISOString() } };
       },
