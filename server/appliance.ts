@@ -152,6 +152,7 @@ export class RunningAppliance {
       this.registryService.stop();
       await Promise.all(this.fronts.map((f) => f.stop(this.config.node.shutdownTimeoutMs)));
       await this.web.stop().catch((err: Error) => log.warn('stopping web manager', { error: err }));
+      this.registryService.flushRenewals();
       this.deps.store.close();
       publishAppliance(undefined);
       log.info('stopped');

@@ -40,15 +40,18 @@ export class RegistryService {
     this.flushTimer = setInterval(() => this.flushRenewals(), RENEWAL_FLUSH_MS);
   }
 
-  /** stop ends the timers and wakes blocking queries so the HTTP drain is not held up by them. */
+  /**
+   * stop ends the timers and wakes blocking queries so the HTTP drain is not held up
+   * by them. Renewals acknowledged during the drain are journalled by a last
+   * flushRenewals just before the store closes.
+   */
   stop(): void {
     clearInterval(this.timer);
     clearInterval(this.flushTimer);
-    this.flushRenewals();
     this.registry.close();
   }
 
-  /** flushRenewals journals pending renewals; the store's close commits what is queued. */
+  /** flushRenewals queues the pending renewals for the next group commit (the store's close commits what is queued). */
   flushRenewals(): void {
     this.registry.flushRenewals().catch((err: Error) => this.log.error('journalling lease renewals', { error: err }));
   }

@@ -101,6 +101,20 @@ export function checkKey(key: InstanceKey): string | undefined {
   return undefined;
 }
 
+/** specOf returns the declared part of an instance (what its registration said). */
+export function specOf(i: InstanceSpec): InstanceSpec {
+  return {
+    address: i.address,
+    port: i.port,
+    protocol: i.protocol,
+    tags: i.tags,
+    meta: i.meta,
+    weight: i.weight,
+    priority: i.priority,
+    ttl: i.ttl,
+  };
+}
+
 /** sameSpec reports whether two specs would be seen identically by any reader. */
 export function sameSpec(a: InstanceSpec, b: InstanceSpec): boolean {
   return (

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Permission } from '../../lib/auth/roles';
 import { roleAllows } from '../../lib/auth/roles';
 import type { TokenEntry, TokenTable } from '../../lib/auth/tokens';
+import { DurabilityError } from '../../lib/durability';
 import { ApiError, problemBody } from '../../lib/errors';
 import type { Log } from '../log';
 import type { Metrics } from '../metrics';
@@ -119,6 +120,9 @@ export class ApiRouter {
     } catch (err) {
       if (err instanceof ApiError) {
         reply = this.problem(err, path);
+      } else if (err instanceof DurabilityError) {
+        if (!err.closed) this.deps.log.error('write not made durable', { route: route.path, error: err });
+        reply = this.problem(new ApiError(err.closed ? 'shutting_down' : 'storage_failed', undefined, { headers: { 'retry-after': '1' } }), path);
       } else {
         this.deps.log.error('handling request', { route: route.path, method, error: err as Error });
         reply = this.problem(new ApiError('internal'), path);

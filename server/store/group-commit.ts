@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { DurableLog } from '../../lib/durability';
+import { DurabilityError, type DurableLog } from '../../lib/durability';
 
 interface Pending {
   write: () => void;
@@ -27,7 +27,7 @@ export class GroupCommit implements DurableLog {
   constructor(private readonly db: Database.Database) {}
 
   commit<T>(write: () => void, apply: () => T): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('store is closed'));
+    if (this.closed) return Promise.reject(new DurabilityError('store is closed', true));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ write, apply, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
@@ -54,7 +54,7 @@ export class GroupCommit implements DurableLog {
           this.db.transaction(op.write)();
         } catch (err) {
           this.stats.failures++;
-          op.reject(err);
+          op.reject(new DurabilityError(`committing a write: ${(err as Error).message}`, false, { cause: err }));
           continue;
         }
         settle(op);

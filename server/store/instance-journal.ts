@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Instance, InstanceKey, InstanceSpec } from '../../lib/registry/instance';
+import { specOf, type Instance, type InstanceKey, type InstanceSpec } from '../../lib/registry/instance';
 import type { InstanceJournal } from '../../lib/registry/registry';
 
 interface Row {
@@ -40,21 +40,11 @@ export class SqliteInstanceJournal implements InstanceJournal {
   }
 
   upsert(i: Instance, index: number): void {
-    const spec: InstanceSpec = {
-      address: i.address,
-      port: i.port,
-      protocol: i.protocol,
-      tags: i.tags,
-      meta: i.meta,
-      weight: i.weight,
-      priority: i.priority,
-      ttl: i.ttl,
-    };
     this.upsertStmt.run({
       type: i.type,
       name: i.name,
       id: i.id,
-      spec: JSON.stringify(spec),
+      spec: JSON.stringify(specOf(i)),
       registered_at: i.registeredAt,
       renewed_at: i.renewedAt,
       create_index: i.createIndex,

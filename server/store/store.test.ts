@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { DurabilityError } from '../../lib/durability';
 import { MIGRATIONS } from './migrations';
 import { Store, StoreError } from './store';
 
@@ -92,6 +93,8 @@ describe('GroupCommit', () => {
     assert.deepEqual(applied, [1, 2, 3]);
     assert.deepEqual((s.db.prepare('SELECT v FROM u ORDER BY v').all() as { v: number }[]).map((r) => r.v), [1, 2, 3]);
     s.close();
-    await assert.rejects(s.durable.commit(() => undefined, () => undefined), /store is closed/);
+    const rejected = outcomes[2] as PromiseRejectedResult;
+    assert.ok(rejected.reason instanceof DurabilityError && !rejected.reason.closed, 'a failed write is a DurabilityError');
+    await assert.rejects(s.durable.commit(() => undefined, () => undefined), (e: unknown) => e instanceof DurabilityError && e.closed);
   });
 });

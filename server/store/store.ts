@@ -15,11 +15,6 @@ export class StoreError extends Error {
   }
 }
 
-export interface StoreStats {
-  batches: number;
-  ops: number;
-}
-
 /**
  * Store is the appliance's SQLite database in data_dir: WAL mode, synchronous=FULL
  * (a committed transaction survives kill -9 and power loss), and an exclusive lock
