@@ -20,9 +20,10 @@ export class GroupCommit implements DurableLog {
   private queue: Pending[] = [];
   private scheduled = false;
   private closed = false;
-  /** Running totals for /metrics. */
-  readonly stats = { batches: 0, ops: 0, failures: 0, lastBatchMs: 0 };
-  onBatch: ((ops: number, seconds: number) => void) | undefined;
+  /** Committed transactions and the writes in them, since open. */
+  readonly stats = { batches: 0, ops: 0 };
+  /** Called after each committed batch with its number of writes (for /metrics). */
+  onBatch: ((ops: number) => void) | undefined;
 
   constructor(private readonly db: Database.Database) {}
 
@@ -43,7 +44,6 @@ export class GroupCommit implements DurableLog {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    const started = performance.now();
     try {
       this.db.transaction(() => {
         for (const op of batch) op.write();
@@ -53,7 +53,6 @@ export class GroupCommit implements DurableLog {
         try {
           this.db.transaction(op.write)();
         } catch (err) {
-          this.stats.failures++;
           op.reject(new DurabilityError(`committing a write: ${(err as Error).message}`, false, { cause: err }));
           continue;
         }
@@ -61,10 +60,9 @@ export class GroupCommit implements DurableLog {
       }
       return;
     }
-    const seconds = (performance.now() - started) / 1000;
     this.stats.batches++;
     this.stats.ops += batch.length;
-    this.onBatch?.(batch.length, seconds);
+    this.onBatch?.(batch.length);
     for (const op of batch) settle(op);
   }
 
