@@ -4,10 +4,13 @@ import { verifyPassword } from '../lib/auth/password';
 import { TokenTable } from '../lib/auth/tokens';
 import type { Config } from '../lib/config/config';
 import { formatListen } from '../lib/config/listen';
+import { DnsService } from './dns/dns-service';
+import { dohRoutes } from './dns/doh';
 import { HttpFront } from './http/http-front';
 import { ApiRouter } from './http/router';
 import { operationRoutes } from './http/routes/operations';
 import { serviceRoutes } from './http/routes/services';
+import { zoneRoutes } from './http/routes/zones';
 import type { Log } from './log';
 import { createMetrics } from './metrics';
 import { RegistryService } from './registry-service';
@@ -44,6 +47,7 @@ export class RunningAppliance {
     private readonly config: Config,
     private readonly deps: ApplianceDeps,
     private readonly registryService: RegistryService,
+    private readonly dns: DnsService,
     private readonly web: WebManager,
     private readonly http: HttpFront,
     private readonly https: HttpFront | undefined,
@@ -62,6 +66,7 @@ export class RunningAppliance {
     const metrics = createMetrics();
     store.durable.onBatch = (ops) => metrics.commitBatches.observe(ops);
     const registryService = new RegistryService({ store, metrics, log: log.child({ service: 'registry' }) });
+    const dns = new DnsService({ config, store, registry: registryService.registry, metrics, log });
     const web = new WebManager({ dir: deps.root, dev: deps.dev, hostname: config.http.listen.host, port: config.http.listen.port });
 
     let self: RunningAppliance | undefined;
@@ -78,9 +83,11 @@ export class RunningAppliance {
           nodeName: config.node.name,
           version: deps.version,
         }),
+        ...zoneRoutes({ zones: dns.zones, defaultNameservers: [`ns.${config.dns.serviceZone}`] }),
+        ...dohRoutes(dns.responder),
       ],
       { tokens: new TokenTable(secrets.tokens), metrics, log: log.child({ service: 'http' }) },
-    ).own((p) => p === '/v1' || p.startsWith('/v1/'));
+    ).own((p) => p === '/v1' || p.startsWith('/v1/') || p === '/dns-query');
 
     const frontDeps = { router, fallback: web.handle, log: log.child({ service: 'http' }) };
     const http = new HttpFront(config.http.listen, frontDeps);
@@ -101,7 +108,7 @@ export class RunningAppliance {
       sessionSecret: secrets.sessionSecret,
       registry: { services: (type) => registryService.registry.services(type) },
     };
-    self = new RunningAppliance(config, deps, registryService, web, http, https, accessor);
+    self = new RunningAppliance(config, deps, registryService, dns, web, http, https, accessor);
     return self;
   }
 
@@ -110,6 +117,7 @@ export class RunningAppliance {
     publishAppliance(this.accessor);
     const startOrder: [string, () => Promise<void> | void][] = [
       ['registry', () => this.registryService.start()],
+      ['dns', () => this.dns.start()],
       ...this.fronts.map((f, i) => [i === 0 ? 'http' : 'https', () => f.start()] as [string, () => Promise<void>]),
       ['web manager', () => this.web.start()],
     ];
@@ -123,6 +131,7 @@ export class RunningAppliance {
     if (!this.deps.store.isOpen) reasons.push('store closed');
     if (!this.started) reasons.push('starting');
     for (const f of this.fronts) if (f.address === undefined) reasons.push('listener not bound');
+    if (this.dns.udp.address === undefined || this.dns.tcp.address === undefined) reasons.push('dns listener not bound');
     if (this.stopping !== undefined) reasons.push('shutting down');
     return { ok: reasons.length === 0, reasons };
   }
@@ -131,6 +140,9 @@ export class RunningAppliance {
     const listeners = this.fronts.flatMap((f, i) =>
       f.address === undefined ? [] : [{ name: i === 0 ? 'http' : 'https', address: formatListen({ host: f.address.address, port: f.address.port }) }],
     );
+    for (const [name, l] of [['dns-udp', this.dns.udp], ['dns-tcp', this.dns.tcp]] as const) {
+      if (l.address !== undefined) listeners.push({ name, address: formatListen({ host: l.address.address, port: l.address.port }) });
+    }
     return {
       node: this.config.node.name,
       version: this.deps.version,
@@ -150,7 +162,7 @@ export class RunningAppliance {
       const { log } = this.deps;
       log.info('shutting down', { reason, drain_ms: this.config.node.shutdownTimeoutMs });
       this.registryService.stop();
-      await Promise.all(this.fronts.map((f) => f.stop(this.config.node.shutdownTimeoutMs)));
+      await Promise.all([this.dns.stop(), ...this.fronts.map((f) => f.stop(this.config.node.shutdownTimeoutMs))]);
       await this.web.stop().catch((err: Error) => log.warn('stopping web manager', { error: err }));
       this.registryService.flushRenewals();
       this.deps.store.close();

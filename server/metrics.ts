@@ -13,6 +13,8 @@ export interface Metrics {
   readonly commitBatches: Histogram;
   /** gauge registers a gauge whose value is read at scrape time. */
   gauge(name: string, help: string, labelNames: readonly string[], collect: (set: (labels: Record<string, string>, v: number) => void) => void): void;
+  /** counter registers a counter whose running totals are read at scrape time (from counters a service keeps itself). */
+  counter(name: string, help: string, labelNames: readonly string[], collect: (set: (labels: Record<string, string>, v: number) => void) => void): void;
 }
 
 /** createMetrics builds the registry with process metrics (RSS, CPU, event loop lag, GC). */
@@ -60,6 +62,18 @@ export function createMetrics(): Metrics {
         collect() {
           this.reset();
           collect((labels, v) => this.set(labels, v));
+        },
+      });
+    },
+    counter(name, help, labelNames, collect) {
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          collect((labels, v) => this.inc(labels, v));
         },
       });
     },

@@ -73,6 +73,10 @@ const FileSchema = z.strictObject({
         .refine(isDomainName, { message: 'must be an absolute domain name ending in "." such as "nekoq.internal."' })
         .default('nekoq.internal.'),
       ttl: z.number().int().min(0).max(86_400).default(30),
+      zone_files: z.array(path).max(10_000).default([]),
+      edns_udp_size: z.number().int().min(512).max(4096).default(1232),
+      tcp_idle_timeout: duration(100, 300_000).default('10s'),
+      tcp_max_connections: z.number().int().min(1).max(100_000).default(1000),
     })
     .prefault({}),
   auth: z
@@ -116,7 +120,15 @@ export interface Config {
   readonly node: { readonly name: string; readonly dataDir: string; readonly shutdownTimeoutMs: number };
   readonly http: { readonly listen: ListenAddress };
   readonly https: { readonly listen: ListenAddress; readonly certFile: string; readonly keyFile: string } | undefined;
-  readonly dns: { readonly listen: ListenAddress; readonly serviceZone: string; readonly ttl: number };
+  readonly dns: {
+    readonly listen: ListenAddress;
+    readonly serviceZone: string;
+    readonly ttl: number;
+    readonly zoneFiles: readonly string[];
+    readonly ednsUdpSize: number;
+    readonly tcpIdleTimeoutMs: number;
+    readonly tcpMaxConnections: number;
+  };
   readonly auth: {
     readonly adminUser: string;
     readonly adminPasswordHash: string | undefined;
@@ -194,7 +206,15 @@ function toConfig(f: FileConfig, source: string | undefined, ctx: ConfigContext)
     },
     http: { listen: addr(f.http.listen) },
     https: f.https && { listen: addr(f.https.listen), certFile: abs(f.https.cert), keyFile: abs(f.https.key) },
-    dns: { listen: addr(f.dns.listen), serviceZone: f.dns.service_zone, ttl: f.dns.ttl },
+    dns: {
+      listen: addr(f.dns.listen),
+      serviceZone: f.dns.service_zone,
+      ttl: f.dns.ttl,
+      zoneFiles: f.dns.zone_files.map(abs),
+      ednsUdpSize: f.dns.edns_udp_size,
+      tcpIdleTimeoutMs: parseDuration(f.dns.tcp_idle_timeout)!,
+      tcpMaxConnections: f.dns.tcp_max_connections,
+    },
     auth: {
       adminUser: f.auth.admin_user,
       adminPasswordHash: f.auth.admin_password_hash,

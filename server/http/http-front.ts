@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
 import type { ListenAddress } from '../../lib/config/listen';
 import type { Log } from '../log';
 import type { ApiRouter } from './router';
@@ -15,13 +15,17 @@ export interface HttpFrontDeps {
 }
 
 /**
- * HttpFront is one HTTP listener (plain, or TLS when given a certificate): the API
- * router first, then Next. stop() stops accepting, lets in-flight requests finish
- * for up to `drainMs`, then cuts what is left.
+ * HttpFront is one HTTP listener: plain HTTP/1.1, or with a certificate TLS
+ * speaking HTTP/2 and HTTP/1.1 (ALPN; DoH clients such as kdig need HTTP/2).
+ * Requests go to the API router first, then to Next. stop() stops accepting,
+ * lets in-flight requests finish for up to `drainMs`, then cuts what is left.
  */
 export class HttpFront {
-  private server: Server | undefined;
+  private server: Server | Http2SecureServer | undefined;
   private bound: AddressInfo | undefined;
+  /** TLS listener only: open sockets and their requests in flight, and HTTP/2 sessions (for the drain). */
+  private readonly sockets = new Map<Socket, number>();
+  private readonly sessions = new Set<Http2Session>();
 
   constructor(
     private readonly listen: ListenAddress,
@@ -37,9 +41,9 @@ export class HttpFront {
   async start(): Promise<void> {
     const options = { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 60_000 };
     const onRequest = (req: IncomingMessage, res: ServerResponse) => void this.dispatch(req, res);
-    const server: Server = this.tls === undefined ? createServer(options, onRequest) : createTlsServer({ ...options, ...this.tls }, onRequest);
+    const server = this.tls === undefined ? createServer(options, onRequest) : this.createTlsServer(onRequest);
     const scheme = this.tls === undefined ? 'http' : 'https';
-    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy();
       this.deps.log.debug('http client error', { code: err.code });
@@ -54,14 +58,51 @@ export class HttpFront {
     this.bound = server.address() as AddressInfo;
   }
 
+  private createTlsServer(onRequest: (req: IncomingMessage, res: ServerResponse) => void): Http2SecureServer {
+    const server = createSecureServer({ ...this.tls, allowHTTP1: true }, (req, res) => {
+      if (req.httpVersionMajor === 1) {
+        // HTTP/1.1 over TLS: count requests per socket so the drain can close the idle ones.
+        const socket = req.socket as Socket;
+        this.sockets.set(socket, (this.sockets.get(socket) ?? 0) + 1);
+        res.once('close', () => {
+          const n = this.sockets.get(socket);
+          if (n !== undefined) this.sockets.set(socket, n - 1);
+        });
+      }
+      // The HTTP/2 compatibility objects serve our router and Next like node:http's.
+      onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    });
+    server.setTimeout(120_000);
+    server.on('secureConnection', (socket: Socket) => {
+      this.sockets.set(socket, 0);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    server.on('session', (session: Http2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+    return server;
+  }
+
   /** stop closes the listener and waits for in-flight requests, at most drainMs. */
   async stop(drainMs: number): Promise<void> {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+    const closeIdle = () => {
+      if ('closeIdleConnections' in server) {
+        server.closeIdleConnections();
+        return;
+      }
+      // HTTP/2 sessions finish their open streams and then close; idle HTTP/1.1 sockets go now.
+      for (const session of this.sessions) session.close();
+      for (const [socket, inFlight] of this.sockets) {
+        if (inFlight === 0 && !(socket as Socket & { alpnProtocol?: string | false }).alpnProtocol?.toString().startsWith('h2')) socket.destroy();
+      }
+    };
+    closeIdle();
+    const idleSweep = setInterval(closeIdle, 100);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), drainMs);
@@ -71,7 +112,9 @@ export class HttpFront {
     clearTimeout(timer);
     if (cut) {
       this.deps.log.warn('http drain timed out: closing remaining connections', { drain_ms: drainMs });
-      server.closeAllConnections();
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      for (const session of this.sessions) session.destroy();
+      for (const socket of this.sockets.keys()) socket.destroy();
       await closed;
     }
   }

@@ -4,7 +4,8 @@ import type { Permission } from '../../lib/auth/roles';
 import { roleAllows } from '../../lib/auth/roles';
 import type { TokenEntry, TokenTable } from '../../lib/auth/tokens';
 import { DurabilityError } from '../../lib/durability';
-import { ApiError, problemBody } from '../../lib/errors';
+import type { z } from 'zod';
+import { ApiError, problemBody, type FieldError } from '../../lib/errors';
 import type { Log } from '../log';
 import type { Metrics } from '../metrics';
 
@@ -23,11 +24,12 @@ export interface RouteContext {
   readJson(): Promise<unknown>;
 }
 
-/** What a handler returns; `body` is sent as JSON unless `text` is given. */
+/** What a handler returns; `body` is sent as JSON unless `text` or `binary` is given. Headers may override cache-control. */
 export interface Reply {
   readonly status: number;
   readonly body?: unknown;
   readonly text?: { readonly contentType: string; readonly data: string };
+  readonly binary?: { readonly contentType: string; readonly data: Buffer };
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -164,15 +166,16 @@ export class ApiRouter {
     metrics.httpRequests.inc({ route, method: req.method ?? 'GET', status: String(reply.status) });
     metrics.httpDuration.observe({ route }, (performance.now() - started) / 1000);
     if (res.destroyed || res.headersSent) return;
-    const data = reply.text?.data ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
+    const data = reply.binary?.data ?? reply.text?.data ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
     const headers: Record<string, string | number> = {
-      ...reply.headers,
-      'content-length': Buffer.byteLength(data),
       'cache-control': 'no-store',
+      ...reply.headers,
+      'content-length': typeof data === 'string' ? Buffer.byteLength(data) : data.length,
     };
-    if (data.length > 0) headers['content-type'] = reply.text?.contentType ?? 'application/json';
-    // A request whose body we did not read must not leave the connection in an unknown state.
-    if (!req.complete) headers.connection = 'close';
+    if (data.length > 0) headers['content-type'] = reply.binary?.contentType ?? reply.text?.contentType ?? 'application/json';
+    // A request whose body we did not read must not leave the connection in an unknown state
+    // (HTTP/1 only: HTTP/2 streams end on their own and forbid the header).
+    if (!req.complete && req.httpVersionMajor === 1) headers.connection = 'close';
     res.writeHead(reply.status, headers);
     res.end(req.method === 'HEAD' ? undefined : data);
   }
@@ -184,20 +187,36 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   if (type !== undefined && !/^application\/(?:[\w.+-]*\+)?json\s*(?:;.*)?$/i.test(type)) {
     throw new ApiError('unsupported_media_type', `send application/json, not ${type.slice(0, 100)}`);
   }
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > MAX_BODY_BYTES) throw new ApiError('body_too_large', `the body may be at most ${MAX_BODY_BYTES} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new ApiError('body_too_large', `the body may be at most ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = (await readRawBody(req, MAX_BODY_BYTES)).toString('utf8');
   if (text.length === 0) throw new ApiError('bad_json', 'the body is empty; send a JSON object');
   try {
     return JSON.parse(text);
   } catch (err) {
     throw new ApiError('bad_json', (err as Error).message.slice(0, 200));
   }
+}
+
+/** validateBody parses a request body with a zod schema, throwing 400 validation_failed with one entry per problem. */
+export function validateBody<T>(schema: z.ZodType<T>, raw: unknown): T {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const errors: FieldError[] = parsed.error.issues.map((i) => ({
+    path: i.path.map(String).join('.') || '(body)',
+    message: i.code === 'unrecognized_keys' ? `unknown field ${i.keys.map((k) => `"${k}"`).join(', ')}` : i.message,
+  }));
+  throw new ApiError('validation_failed', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+}
+
+/** readRawBody reads at most maxBytes of a request body, throwing 413 body_too_large past it. */
+export async function readRawBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > maxBytes) throw new ApiError('body_too_large', `the body may be at most ${maxBytes} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new ApiError('body_too_large', `the body may be at most ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }

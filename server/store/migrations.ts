@@ -25,4 +25,19 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (type, name, id)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 2: operator zones (issue #3). RRset values are a JSON array of presentation-format strings.
+  `
+  CREATE TABLE zones (
+    name       TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE rrsets (
+    zone  TEXT NOT NULL REFERENCES zones (name) ON DELETE CASCADE,
+    name  TEXT NOT NULL,
+    type  TEXT NOT NULL,
+    ttl   INTEGER NOT NULL,
+    rdata TEXT NOT NULL,
+    PRIMARY KEY (zone, name, type)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

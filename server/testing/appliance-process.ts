@@ -35,6 +35,8 @@ export interface ApplianceProcess {
   readonly logs: Record<string, unknown>[];
   /** Everything written to stderr so far. */
   stderr(): string;
+  /** The listeners of the "ready" log line by name (http, https, dns-udp, dns-tcp) as host:port. */
+  readonly listeners: Readonly<Record<string, string>>;
   /** ms from spawn to the "ready" log line. */
   readonly readyAfterMs: number;
   /** exited resolves with the exit code (or the signal name). */
@@ -56,6 +58,8 @@ export interface StartOptions {
   readonly toml?: string;
   /** Reuse a data directory (for restart tests); a new temp one otherwise. */
   readonly dataDir?: string;
+  /** Extra keys of the generated [dns] section (which already sets listen = "127.0.0.1:0"). */
+  readonly dnsToml?: string;
   /** Replace the generated config entirely. */
   readonly rawConfig?: string;
   /** Sections to leave out of the generated config (e.g. to add a [http] of one's own). */
@@ -84,7 +88,7 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
     [
       `[node]\nname = "test-node"\ndata_dir = "${dataDir}"\nshutdown_timeout = "3s"`,
       opts.omitHttp ? '' : '[http]\nlisten = "127.0.0.1:0"',
-      '[dns]\nlisten = "127.0.0.1:0"',
+      `[dns]\nlisten = "127.0.0.1:0"\n${opts.dnsToml ?? ''}`,
       TOKENS_TOML,
       opts.toml ?? '',
     ].join('\n');
@@ -95,7 +99,7 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  const ready = new Promise<{ url: string; at: number }>((resolve, reject) => {
+  const ready = new Promise<{ url: string; at: number; listeners: Record<string, string> }>((resolve, reject) => {
     let buf = '';
     proc.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -107,8 +111,8 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
           const rec = JSON.parse(line) as Record<string, unknown>;
           logs.push(rec);
           if (rec.msg === 'ready') {
-            const http = (rec.listeners as Record<string, string>).http!;
-            resolve({ url: `http://${http}`, at: performance.now() });
+            const listeners = rec.listeners as Record<string, string>;
+            resolve({ url: `http://${listeners.http}`, at: performance.now(), listeners });
           }
         } catch {
           logs.push({ unparsed: line });
@@ -117,7 +121,7 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
     });
     void exited.then((code) => reject(new Error(`appliance exited with ${code} before ready: ${err}`)));
   });
-  const { url, at } = await ready;
+  const { url, at, listeners } = await ready;
   const api: ApplianceProcess['api'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };
     const role = o.role === undefined ? 'admin' : o.role;
@@ -142,6 +146,7 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
     configFile,
     logs,
     stderr: () => err,
+    listeners,
     readyAfterMs: at - started,
     exited,
     api,

@@ -1,9 +1,9 @@
 import { parseDuration } from '../../../lib/config/duration';
-import { ApiError, type FieldError } from '../../../lib/errors';
+import { ApiError } from '../../../lib/errors';
 import { canonicalAddress, checkKey, CORE_TYPES, instanceJson, registerBodySchema, type InstanceKey } from '../../../lib/registry/instance';
 import { isDnsLabel, LABEL_RULE } from '../../../lib/labels';
 import type { ServiceRegistry, ServiceView } from '../../../lib/registry/registry';
-import type { Reply, Route, RouteContext } from '../router';
+import { validateBody, type Reply, type Route, type RouteContext } from '../router';
 
 /** Blocking queries: the default and the longest `wait` (Consul's numbers). */
 export const DEFAULT_WAIT_MS = 5 * 60_000;
@@ -29,15 +29,8 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
       permission: 'register',
       async handler(ctx) {
         const key = instanceKey(ctx);
-        const parsed = body.safeParse(await ctx.readJson());
-        if (!parsed.success) {
-          const errors: FieldError[] = parsed.error.issues.map((i) => ({
-            path: i.path.map(String).join('.') || '(body)',
-            message: i.code === 'unrecognized_keys' ? `unknown field ${i.keys.map((k) => `"${k}"`).join(', ')}` : i.message,
-          }));
-          throw new ApiError('validation_failed', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
-        }
-        const spec = { ...parsed.data, address: canonicalAddress(parsed.data.address) };
+        const data = validateBody(body, await ctx.readJson());
+        const spec = { ...data, address: canonicalAddress(data.address) };
         const { instance, created } = await registry.register(key, spec);
         return { status: 200, body: { ...instanceJson(instance), created } };
       },

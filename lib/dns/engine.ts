@@ -1,0 +1,97 @@
+import { answerFromZone, deepestZone } from './authority';
+import { CLASS, RCODE, TYPE } from './constants';
+import type { Query, Response } from './wire';
+import type { ZoneSource } from './zone';
+
+/**
+ * # The query engine contract
+ *
+ * `QueryEngine.answer(query, client)` takes one parsed, well-formed query (one
+ * question, opcode QUERY, EDNS version 0 or none: the wire layer answers
+ * everything else itself) and returns an `Outcome`: the rcode, the aa and ra
+ * bits and the three sections as RRsets, plus `cacheUntil` when the same answer
+ * may be served from prebuilt wire bytes until that time (ms since the epoch;
+ * Infinity = until the next data change). It never throws for anything a client
+ * sends; a throw is a bug and the transport answers SERVFAIL.
+ *
+ * Rcodes mean:
+ *   NOERROR   an answer, a referral (aa clear) or NODATA (SOA in authority);
+ *   NXDOMAIN  the name does not exist in the local zone that holds it (SOA in authority);
+ *   REFUSED   the name is outside every local zone and no resolver will take it
+ *             (recursion is off or the client may not recurse), a zone transfer,
+ *             or a class other than IN;
+ *   NOTIMP    a query type we do not implement (MAILA, MAILB);
+ *   FORMERR   OPT asked for as a question type.
+ *
+ * The stages run in this order, the first that claims the question answers it:
+ *   1. local data   — the service zone and the operator zones; the deepest zone
+ *                     containing the name wins (answerFromZone);
+ *   2. resolver     — names outside every local zone (issue #7); until then REFUSED.
+ */
+export interface Outcome extends Response {
+  readonly cacheUntil?: number;
+}
+
+/** Who asked: the resolver stage decides by it whether recursion is allowed. */
+export interface Client {
+  readonly address: string;
+  readonly transport: 'udp' | 'tcp' | 'doh';
+}
+
+/** A stage answers the questions it claims and returns undefined for the others. */
+export interface Stage {
+  readonly name: string;
+  answer(query: Query, client: Client): Outcome | Promise<Outcome> | undefined;
+}
+
+/** localDataStage answers from the deepest local zone among `sources` (authoritative data). */
+export function localDataStage(sources: readonly ZoneSource[]): Stage {
+  return {
+    name: 'local data',
+    answer(query) {
+      const zone = deepestZone(sources, query.name);
+      if (zone === undefined) return undefined;
+      const response = answerFromZone({ zoneFor: (n) => deepestZone(sources, n) }, zone, query.name, query.type);
+      let until = Infinity;
+      for (const section of [response.answer, response.authority, response.additional]) {
+        for (const set of section) if (set.validUntil !== undefined && set.validUntil < until) until = set.validUntil;
+      }
+      return { ...response, cacheUntil: until };
+    },
+  };
+}
+
+/** refuseStage closes the list: what no stage claimed is REFUSED (RFC 1035 §4.1.1). */
+export const refuseStage: Stage = {
+  name: 'refuse',
+  answer: () => REFUSED,
+};
+
+const REFUSED: Outcome = { rcode: RCODE.REFUSED, aa: false, answer: [], authority: [], additional: [] };
+const reply = (rcode: number): Outcome => ({ rcode, aa: false, answer: [], authority: [], additional: [] });
+
+/** QueryEngine runs a query through its stages; see the contract above. */
+export class QueryEngine {
+  constructor(readonly stages: readonly Stage[]) {
+    if (stages.length === 0) throw new Error('the query engine needs at least one stage');
+  }
+
+  answer(query: Query, client: Client): Outcome | Promise<Outcome> {
+    if (query.class !== CLASS.IN && query.class !== CLASS.ANY) return REFUSED;
+    switch (query.type) {
+      case TYPE.OPT:
+        return reply(RCODE.FORMERR);
+      case TYPE.AXFR:
+      case TYPE.IXFR:
+        return REFUSED;
+      case TYPE.MAILA:
+      case TYPE.MAILB:
+        return reply(RCODE.NOTIMP);
+    }
+    for (const stage of this.stages) {
+      const out = stage.answer(query, client);
+      if (out !== undefined) return out;
+    }
+    return REFUSED;
+  }
+}

@@ -1,0 +1,197 @@
+import { RCODE } from './constants';
+import type { Client, Outcome, QueryEngine } from './engine';
+import { DEFAULT_EDNS_PAYLOAD, encodeError, encodeResponse, isBadQuery, MAX_MESSAGE, parseQuery, udpLimit, type Query } from './wire';
+
+export interface ResponderOptions {
+  /** Our EDNS UDP payload size: the largest UDP response we send ([dns] edns_udp_size). */
+  readonly ednsPayload?: number;
+  /** Most prebuilt answers kept; the cache starts over when full. */
+  readonly maxCachedAnswers?: number;
+  readonly now?: () => number;
+}
+
+interface CachedAnswer {
+  readonly wire: Buffer;
+  /** ms since the epoch; Infinity = until the next invalidate(). */
+  readonly until: number;
+}
+
+/** The part of a query the fast path reads without a full parse. */
+interface FastKey {
+  readonly key: string;
+  readonly questionEnd: number;
+  /** The UDP limit of this query (512 without EDNS). */
+  readonly udpLimit: number;
+}
+
+/**
+ * DnsResponder turns a DNS message into its response bytes for every transport:
+ * `respond(bytes, client)` returns the response, undefined when the message must
+ * be dropped (not a query), or a promise of either when a stage answers later.
+ *
+ * Fast path: a plain query (one question, opcode QUERY, no records but an OPT of
+ * version 0) whose answer was built before is answered by copying the prebuilt
+ * wire response and patching in the ID, the RD and CD bits and the question as
+ * asked (so its case is echoed). The prebuilt answers are keyed by the lower-cased
+ * question, EDNS presence and the DO bit; `invalidate()` drops them all and must
+ * be called the moment local data changes; an answer built from leases is also
+ * dropped once its earliest lease ends. A prebuilt answer larger than the UDP
+ * limit of the query goes to the full path, which truncates it.
+ */
+export class DnsResponder {
+  private cache = new Map<string, CachedAnswer>();
+  private generation = 0;
+  private readonly payload: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+  /** Counters for /metrics. */
+  readonly stats = { fastAnswers: 0, fullAnswers: 0, dropped: 0, errors: 0 };
+
+  constructor(
+    private readonly engine: QueryEngine,
+    opts: ResponderOptions = {},
+  ) {
+    this.payload = opts.ednsPayload ?? DEFAULT_EDNS_PAYLOAD;
+    this.maxEntries = opts.maxCachedAnswers ?? 20_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** invalidate forgets every prebuilt answer; call it synchronously with every change to local data. */
+  invalidate(): void {
+    this.generation++;
+    if (this.cache.size > 0) this.cache = new Map();
+  }
+
+  /** cachedAnswers is the number of prebuilt answers held. */
+  get cachedAnswers(): number {
+    return this.cache.size;
+  }
+
+  respond(msg: Buffer, client: Client): Buffer | undefined | Promise<Buffer | undefined> {
+    const fast = fastKey(msg);
+    if (fast !== undefined) {
+      const hit = this.cache.get(fast.key);
+      if (hit !== undefined) {
+        if (hit.until !== Infinity && this.now() >= hit.until) {
+          this.cache.delete(fast.key);
+        } else if (client.transport !== 'udp' || hit.wire.length <= Math.min(fast.udpLimit, this.payload)) {
+          this.stats.fastAnswers++;
+          return patch(hit.wire, msg, fast.questionEnd);
+        }
+      }
+    }
+    const parsed = parseQuery(msg);
+    if (parsed === undefined) {
+      this.stats.dropped++;
+      return undefined;
+    }
+    if (isBadQuery(parsed)) {
+      this.stats.errors++;
+      return encodeError(parsed);
+    }
+    this.stats.fullAnswers++;
+    const generation = this.generation;
+    let out: Outcome | Promise<Outcome>;
+    try {
+      out = this.engine.answer(parsed, client);
+    } catch {
+      return this.servfail(parsed);
+    }
+    if (out instanceof Promise) {
+      return out.then(
+        (o) => this.encode(parsed, o, client, fast, generation),
+        () => this.servfail(parsed),
+      );
+    }
+    return this.encode(parsed, out, client, fast, generation);
+  }
+
+  private encode(query: Query, out: Outcome, client: Client, fast: FastKey | undefined, generation: number): Buffer {
+    const limit = client.transport === 'udp' ? udpLimit(query, this.payload) : MAX_MESSAGE;
+    const cacheable = fast !== undefined && out.cacheUntil !== undefined && generation === this.generation && out.cacheUntil > this.now();
+    if (!cacheable) return encodeResponse(query, out, limit, this.payload);
+    const full = encodeResponse(query, out, MAX_MESSAGE, this.payload);
+    if (this.cache.size >= this.maxEntries) this.cache = new Map();
+    this.cache.set(fast.key, { wire: full, until: out.cacheUntil! });
+    return full.length <= limit ? full : encodeResponse(query, out, limit, this.payload);
+  }
+
+  private servfail(query: Query): Buffer {
+    this.stats.errors++;
+    return encodeResponse(query, { rcode: RCODE.SERVFAIL, aa: false, answer: [], authority: [], additional: [] }, MAX_MESSAGE, this.payload);
+  }
+}
+
+/** patch copies a prebuilt response and gives it the query's ID, RD and CD bits and question bytes. */
+function patch(wire: Buffer, query: Buffer, questionEnd: number): Buffer {
+  const out = Buffer.allocUnsafe(wire.length);
+  wire.copy(out);
+  out[0] = query[0]!;
+  out[1] = query[1]!;
+  out[2] = (wire[2]! & 0xfe) | (query[2]! & 0x01);
+  out[3] = (wire[3]! & 0xef) | (query[3]! & 0x10);
+  query.copy(out, 12, 12, questionEnd);
+  return out;
+}
+
+const lowerScratch = Buffer.allocUnsafe(512);
+
+/**
+ * fastKey reads a plain query — QR clear, opcode QUERY, qdcount 1, no answer or
+ * authority records, at most one additional record which is an OPT of version 0
+ * owned by the root, nothing after it — and returns its cache key. Anything else
+ * returns undefined and takes the full path.
+ */
+function fastKey(buf: Buffer): FastKey | undefined {
+  const len = buf.length;
+  if (len < 17 || (buf[2]! & 0xf8) !== 0) return undefined;
+  if (buf[4] !== 0 || buf[5] !== 1 || buf[6] !== 0 || buf[7] !== 0 || buf[8] !== 0 || buf[9] !== 0 || buf[10] !== 0) return undefined;
+  const arcount = buf[11]!;
+  if (arcount > 1) return undefined;
+  let off = 12;
+  let upper = false;
+  for (;;) {
+    const l = buf[off]!;
+    if (l === 0) break;
+    if (l > 63) return undefined;
+    const end = off + 1 + l;
+    if (end >= len) return undefined;
+    for (let i = off + 1; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x41 && c <= 0x5a) upper = true;
+    }
+    off = end;
+  }
+  const questionEnd = off + 5;
+  if (questionEnd > len || questionEnd - 12 > 300) return undefined;
+  let variant = '0';
+  let limit = 512;
+  if (arcount === 0) {
+    if (questionEnd !== len) return undefined;
+  } else {
+    const o = questionEnd;
+    if (o + 11 > len || buf[o] !== 0 || buf[o + 1] !== 0 || buf[o + 2] !== 41 || buf[o + 6] !== 0) return undefined;
+    const rdEnd = o + 11 + buf.readUInt16BE(o + 9);
+    if (rdEnd !== len) return undefined;
+    for (let p = o + 11; p < rdEnd; ) {
+      if (p + 4 > rdEnd) return undefined;
+      p += 4 + buf.readUInt16BE(p + 2);
+      if (p > rdEnd) return undefined;
+    }
+    limit = Math.max(512, buf.readUInt16BE(o + 3));
+    variant = (buf[o + 7]! & 0x80) !== 0 ? '2' : '1';
+  }
+  let key: string;
+  if (!upper) {
+    key = buf.toString('latin1', 12, questionEnd) + variant;
+  } else {
+    const n = questionEnd - 12;
+    buf.copy(lowerScratch, 0, 12, questionEnd);
+    for (let i = 0; i < n - 4; i++) {
+      const c = lowerScratch[i]!;
+      if (c >= 0x41 && c <= 0x5a) lowerScratch[i] = c | 0x20;
+    }
+    key = lowerScratch.toString('latin1', 0, n) + variant;
+  }
+  return { key, questionEnd, udpLimit: limit };
+}

@@ -1,0 +1,429 @@
+import type { DurableLog } from '../durability';
+import { ApiError } from '../errors';
+import { TYPE, typeName, typeNumber } from './constants';
+import { formatName, formatRdata, parseName, parseRdata, PresentationError, SUPPORTED_TYPES } from './presentation';
+import { makeRRset, type RRset } from './rrset';
+import { formatZoneFile, parseZoneFile, ZoneFileError, type ZoneRecord } from './zone-file';
+import { inZone, validateZone, Zone, type ZoneSource, type ZoneView } from './zone';
+
+/** One RRset as stored and as the API shows it: values in presentation format. */
+export interface StoredRRset {
+  /** Owner in internal form (lower case, no trailing dot). */
+  readonly name: string;
+  /** Type mnemonic ("MX") or "TYPE<n>". */
+  readonly type: string;
+  readonly ttl: number;
+  readonly values: readonly string[];
+}
+
+/** ZoneJournal persists the operator zones; each method runs inside the DurableLog's transaction. */
+export interface ZoneJournal {
+  load(): { zone: string; rrsets: StoredRRset[] }[];
+  createZone(zone: string, rrsets: readonly StoredRRset[]): void;
+  /** replaceZone replaces every RRset of an existing zone (import). */
+  replaceZone(zone: string, rrsets: readonly StoredRRset[]): void;
+  putRRset(zone: string, rrset: StoredRRset): void;
+  deleteRRset(zone: string, name: string, type: string): void;
+  deleteZone(zone: string): void;
+}
+
+/** A zone read from a file named in the config: served, exported, never changed through the API. */
+export interface FileZone {
+  readonly file: string;
+  readonly text: string;
+}
+
+/** Types the API and zone files accept; the DNSSEC types are the signer's (issue #8). */
+const WRITABLE_TYPES = new Set(SUPPORTED_TYPES.filter((t) => !['RRSIG', 'NSEC', 'NSEC3', 'DNSKEY', 'OPT'].includes(t)));
+
+/** Defaults of a zone created through the API without an SOA. */
+export const ZONE_DEFAULTS = { ttl: 3600, refresh: 3600, retry: 600, expire: 1_209_600, minimum: 300 } as const;
+
+/** The most RRsets one zone may hold, and the most records one RRset may hold. */
+export const ZONE_LIMITS = { rrsets: 100_000, recordsPerSet: 1000 } as const;
+
+export interface ZoneSummary {
+  readonly name: string;
+  readonly source: 'api' | 'file';
+  readonly file?: string;
+  readonly serial: number;
+  readonly rrsets: number;
+}
+
+/**
+ * ZoneStore holds the operator zones: an immutable Zone snapshot per zone for
+ * the answer engine, the stored (presentation) form for the API. Every change
+ * is validated as a whole zone before it is written (a bad change writes
+ * nothing), made durable through the DurableLog, then applied, then announced
+ * to onChange listeners (the responder drops its prebuilt answers). A change
+ * other than to the SOA itself raises the SOA serial by one (RFC 1982).
+ */
+export class ZoneStore implements ZoneSource {
+  private zones = new Map<string, { zone: Zone; stored: Map<string, StoredRRset>; file?: string }>();
+  private readonly listeners: ((zone: string) => void)[] = [];
+
+  constructor(
+    private readonly durable: DurableLog,
+    private readonly journal: ZoneJournal,
+    fileZones: readonly FileZone[] = [],
+  ) {
+    for (const { zone, rrsets } of journal.load()) {
+      const sets = rrsets.map((r) => toRRset(zone, r));
+      this.zones.set(zone, { zone: Zone.build(zone, sets), stored: storedMap(rrsets) });
+    }
+    for (const f of fileZones) this.loadFile(f);
+  }
+
+  /** onChange adds a listener called synchronously after every applied change, with the zone's name. */
+  onChange(listener: (zone: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  zoneFor(name: string): ZoneView | undefined {
+    for (let n = name; ; ) {
+      const z = this.zones.get(n);
+      if (z !== undefined) return z.zone;
+      if (n === '') return undefined;
+      const dot = n.indexOf('.');
+      n = dot === -1 ? '' : n.slice(dot + 1);
+    }
+  }
+
+  list(): ZoneSummary[] {
+    return [...this.zones.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, z]) => summary(name, z.zone, z.file));
+  }
+
+  /** summary describes one zone; throws zone_not_found. */
+  summary(name: string): ZoneSummary {
+    const z = this.entry(name);
+    return summary(name, z.zone, z.file);
+  }
+
+  /** rrsets lists a zone's RRsets in canonical order; throws zone_not_found. */
+  rrsets(name: string): StoredRRset[] {
+    const z = this.entry(name);
+    return z.zone.rrsets().map((s) => z.stored.get(keyOf(s.name, typeName(s.type)))!);
+  }
+
+  /** exportZone writes the zone as an RFC 1035 master file; throws zone_not_found. */
+  exportZone(name: string): string {
+    const z = this.entry(name);
+    return formatZoneFile(
+      name,
+      z.zone.rrsets().flatMap((s) => s.data.map((data) => ({ name: s.name, ttl: s.ttl, type: typeName(s.type), data }))),
+    );
+  }
+
+  /**
+   * create makes a zone with an SOA and NS records: the defaults name `nameservers`
+   * ([ns.<service zone>] unless given), hostmaster.<zone> as the mailbox, serial 1.
+   * Throws zone_exists, invalid_record.
+   */
+  async create(zoneText: string, opts: { nameservers: readonly string[]; ttl?: number }): Promise<ZoneSummary> {
+    const zone = parseZoneName(zoneText);
+    if (this.zones.has(zone)) throw new ApiError('zone_exists', `the zone ${formatName(zone)} exists already`);
+    const ttl = opts.ttl ?? ZONE_DEFAULTS.ttl;
+    const ns = opts.nameservers.map((n) => formatName(parseValueName(n, zone)));
+    if (ns.length === 0) throw new ApiError('invalid_record', 'a zone needs at least one name server');
+    const rrsets: StoredRRset[] = [
+      {
+        name: zone,
+        type: 'SOA',
+        ttl,
+        values: [`${ns[0]} hostmaster.${formatName(zone)} 1 ${ZONE_DEFAULTS.refresh} ${ZONE_DEFAULTS.retry} ${ZONE_DEFAULTS.expire} ${ZONE_DEFAULTS.minimum}`],
+      },
+      { name: zone, type: 'NS', ttl, values: ns },
+    ];
+    const sets = rrsets.map((r) => toRRset(zone, r));
+    const built = Zone.build(zone, sets);
+    const stored = storedMap(sets.map(storedOf));
+    await this.durable.commit(
+      () => this.journal.createZone(zone, [...stored.values()]),
+      () => {
+        this.zones.set(zone, { zone: built, stored });
+        this.changed(zone);
+      },
+    );
+    return summary(zone, built, undefined);
+  }
+
+  /**
+   * putRRset replaces the RRset of `name` and `type` with `values` (presentation
+   * format; relative names are relative to the zone). Throws zone_not_found,
+   * zone_read_only, invalid_record (bad value, name outside the zone, CNAME beside
+   * other data).
+   */
+  async putRRset(zoneText: string, nameText: string, typeText: string, ttl: number, values: readonly string[]): Promise<StoredRRset> {
+    const zoneName = parseZoneName(zoneText);
+    const z = this.writable(zoneName);
+    const name = parseOwner(nameText, zoneName);
+    const type = parseType(typeText);
+    if (values.length === 0) throw new ApiError('invalid_record', 'values must hold at least one record; DELETE removes an RRset');
+    if (values.length > ZONE_LIMITS.recordsPerSet) throw new ApiError('invalid_record', `an RRset may hold at most ${ZONE_LIMITS.recordsPerSet} records`);
+    const set = recordSet(zoneName, name, type, ttl, values);
+    let next = z.zone.withRRset(set);
+    if (type !== TYPE.SOA) next = next.withRRset(bumpSerial(next.soa()));
+    this.check(zoneName, next);
+    const changed = [storedOf(set), ...(type === TYPE.SOA ? [] : [storedOf(next.soa())])];
+    await this.durable.commit(
+      () => {
+        for (const s of changed) this.journal.putRRset(zoneName, s);
+      },
+      () => this.apply(zoneName, next, changed, []),
+    );
+    return changed[0]!;
+  }
+
+  /** deleteRRset removes the RRset of `name` and `type`; throws zone_not_found, zone_read_only, rrset_not_found, invalid_record (the SOA). */
+  async deleteRRset(zoneText: string, nameText: string, typeText: string): Promise<void> {
+    const zoneName = parseZoneName(zoneText);
+    const z = this.writable(zoneName);
+    const name = parseOwner(nameText, zoneName);
+    const type = parseType(typeText);
+    if (type === TYPE.SOA) throw new ApiError('invalid_record', 'the SOA record cannot be deleted; delete the zone instead');
+    if (z.zone.node(name)?.get(type) === undefined) {
+      throw new ApiError('rrset_not_found', `${formatName(name)} has no ${typeName(type)} records`);
+    }
+    let next = z.zone.withoutRRset(name, type);
+    next = next.withRRset(bumpSerial(next.soa()));
+    const soa = storedOf(next.soa());
+    await this.durable.commit(
+      () => {
+        this.journal.deleteRRset(zoneName, name, typeName(type));
+        this.journal.putRRset(zoneName, soa);
+      },
+      () => this.apply(zoneName, next, [soa], [keyOf(name, typeName(type))]),
+    );
+  }
+
+  /**
+   * importZone replaces the whole content of a zone with an RFC 1035 zone file
+   * (relative names are relative to the zone unless the file sets $ORIGIN). The
+   * file must hold the zone's SOA. Throws zone_not_found, zone_read_only,
+   * invalid_zone_file with the line number.
+   */
+  async importZone(zoneText: string, text: string): Promise<ZoneSummary> {
+    const zoneName = parseZoneName(zoneText);
+    this.writable(zoneName);
+    const sets = zoneFromText(zoneName, text, (line, reason) => new ApiError('invalid_zone_file', `line ${line}: ${reason}`, { errors: [{ path: `line ${line}`, message: reason }] }));
+    const next = Zone.build(zoneName, sets);
+    const stored = storedMap(sets.map(storedOf));
+    await this.durable.commit(
+      () => this.journal.replaceZone(zoneName, [...stored.values()]),
+      () => {
+        this.zones.set(zoneName, { zone: next, stored });
+        this.changed(zoneName);
+      },
+    );
+    return summary(zoneName, next, undefined);
+  }
+
+  /** deleteZone removes a zone and its records; throws zone_not_found, zone_read_only. */
+  async deleteZone(zoneText: string): Promise<void> {
+    const zoneName = parseZoneName(zoneText);
+    this.writable(zoneName);
+    await this.durable.commit(
+      () => this.journal.deleteZone(zoneName),
+      () => {
+        this.zones.delete(zoneName);
+        this.changed(zoneName);
+      },
+    );
+  }
+
+  private loadFile(f: FileZone): void {
+    let sets: RRset[];
+    try {
+      sets = zoneFromText(undefined, f.text, (line, reason) => new ZoneFileError(line, reason));
+    } catch (err) {
+      if (err instanceof ZoneFileError) throw new Error(`zone file ${f.file}:${err.line}: ${err.reason}`, { cause: err });
+      throw err;
+    }
+    const origin = sets.find((s) => s.type === TYPE.SOA)!.name;
+    if (this.zones.has(origin)) {
+      throw new Error(`${f.file}: the zone ${formatName(origin)} is also stored through the API (or in another file); delete one`);
+    }
+    this.zones.set(origin, { zone: Zone.build(origin, sets), stored: storedMap(sets.map(storedOf)), file: f.file });
+  }
+
+  private entry(zoneText: string) {
+    const name = parseZoneName(zoneText);
+    const z = this.zones.get(name);
+    if (z === undefined) throw new ApiError('zone_not_found', `there is no zone ${formatName(name)}`);
+    return z;
+  }
+
+  private writable(zone: string) {
+    const z = this.entry(zone);
+    if (z.file !== undefined) throw new ApiError('zone_read_only', `the zone ${formatName(zone)} comes from ${z.file}; edit that file`);
+    return z;
+  }
+
+  private check(zone: string, next: Zone): void {
+    if (next.size > ZONE_LIMITS.rrsets) throw new ApiError('invalid_record', `a zone may hold at most ${ZONE_LIMITS.rrsets} RRsets`);
+    const problem = validateZone(zone, next.rrsets());
+    if (problem !== undefined) throw new ApiError('invalid_record', problem);
+  }
+
+  private apply(zone: string, next: Zone, put: readonly StoredRRset[], removed: readonly string[]): void {
+    const z = this.zones.get(zone);
+    if (z === undefined) return;
+    const stored = new Map(z.stored);
+    for (const k of removed) stored.delete(k);
+    for (const s of put) stored.set(keyOf(s.name, s.type), s);
+    this.zones.set(zone, { zone: next, stored });
+    this.changed(zone);
+  }
+
+  private changed(zone: string): void {
+    for (const l of this.listeners) l(zone);
+  }
+}
+
+function summary(name: string, zone: Zone, file: string | undefined): ZoneSummary {
+  const serial = (zone.soa().data[0] as { serial: number }).serial;
+  return file === undefined
+    ? { name: formatName(name), source: 'api', serial, rrsets: zone.size }
+    : { name: formatName(name), source: 'file', file, serial, rrsets: zone.size };
+}
+
+const keyOf = (name: string, type: string) => `${name} ${type}`;
+
+function storedMap(rrsets: readonly StoredRRset[]): Map<string, StoredRRset> {
+  return new Map(rrsets.map((r) => [keyOf(r.name, r.type), r]));
+}
+
+function storedOf(set: RRset): StoredRRset {
+  const type = typeName(set.type);
+  return { name: set.name, type, ttl: set.ttl, values: set.data.map((d) => formatRdata(type, d)) };
+}
+
+function toRRset(zone: string, r: StoredRRset): RRset {
+  return recordSet(zone, r.name, parseType(r.type), r.ttl, r.values);
+}
+
+/** recordSet parses presentation values into an RRset, dropping duplicates (RFC 2181 §5); throws invalid_record. */
+function recordSet(zone: string, name: string, type: number, ttl: number, values: readonly string[]): RRset {
+  if (!Number.isInteger(ttl) || ttl < 0 || ttl > 0x7fffffff) throw new ApiError('invalid_record', `ttl ${ttl} is not a number of seconds 0..2147483647`);
+  const mnemonic = typeName(type);
+  const data: unknown[] = [];
+  for (const [i, v] of values.entries()) {
+    try {
+      data.push(parseRdata(mnemonic, v, zone));
+    } catch (err) {
+      if (err instanceof PresentationError) throw new ApiError('invalid_record', `values[${i}]: ${err.message}`, { errors: [{ path: `values.${i}`, message: err.message }] });
+      throw err;
+    }
+  }
+  let set: RRset;
+  try {
+    set = makeRRset(name, type, ttl, data);
+  } catch (err) {
+    throw new ApiError('invalid_record', `${mnemonic} value cannot be encoded: ${(err as Error).message}`);
+  }
+  const seen = new Set<string>();
+  const keep = set.rdata.map((r) => {
+    const k = r.toString('latin1');
+    const fresh = !seen.has(k);
+    seen.add(k);
+    return fresh;
+  });
+  if (keep.every(Boolean)) return set;
+  return makeRRset(name, type, ttl, data.filter((_, i) => keep[i]));
+}
+
+/**
+ * zoneFromText parses a zone file into validated RRsets. With `zone` given, the
+ * file's names must be in that zone; without, the zone is the owner of the SOA.
+ * Records of one name and type must share one TTL (RFC 2181 §5.2): the smallest wins.
+ */
+function zoneFromText(zone: string | undefined, text: string, fail: (line: number, reason: string) => Error): RRset[] {
+  let parsed: { origin: string | undefined; records: ZoneRecord[] };
+  try {
+    parsed = parseZoneFile(text, zone === undefined ? {} : { origin: zone });
+  } catch (err) {
+    if (err instanceof ZoneFileError) throw fail(err.line, err.reason);
+    throw err;
+  }
+  const soa = parsed.records.find((r) => r.type === 'SOA');
+  if (soa === undefined) throw fail(1, 'the file has no SOA record');
+  const origin = zone ?? soa.name;
+  const groups = new Map<string, { name: string; type: number; ttl: number; data: unknown[]; line: number }>();
+  for (const r of parsed.records) {
+    if (!inZone(r.name, origin)) throw fail(r.line, `${formatName(r.name)} is outside the zone ${formatName(origin)}`);
+    const type = typeNumber(r.type);
+    if (type === undefined || !WRITABLE_TYPES.has(typeName(type))) throw fail(r.line, `record type ${r.type} is not accepted`);
+    const k = keyOf(r.name, r.type);
+    const g = groups.get(k);
+    if (g === undefined) groups.set(k, { name: r.name, type, ttl: r.ttl, data: [r.data], line: r.line });
+    else {
+      g.ttl = Math.min(g.ttl, r.ttl);
+      g.data.push(r.data);
+    }
+  }
+  const sets: RRset[] = [];
+  for (const g of groups.values()) {
+    try {
+      sets.push(makeRRset(g.name, g.type, g.ttl, g.data));
+    } catch (err) {
+      throw fail(g.line, `${typeName(g.type)} value cannot be encoded: ${(err as Error).message}`);
+    }
+  }
+  const problem = validateZone(origin, sets);
+  if (problem !== undefined) {
+    const where = groups.values().next().value?.line ?? 1;
+    throw fail(lineOfProblem(problem, groups) ?? where, problem);
+  }
+  return sets;
+}
+
+function lineOfProblem(problem: string, groups: Map<string, { name: string; line: number }>): number | undefined {
+  for (const g of groups.values()) if (problem.startsWith(`${formatName(g.name)} `)) return g.line;
+  return undefined;
+}
+
+function bumpSerial(soa: RRset): RRset {
+  const d = soa.data[0] as { serial: number };
+  return makeRRset(soa.name, TYPE.SOA, soa.ttl, [{ ...d, serial: (d.serial + 1) >>> 0 }]);
+}
+
+/** parseZoneName accepts "example.com" or "example.com." (any case) and returns the internal form; throws invalid_path. */
+export function parseZoneName(text: string): string {
+  try {
+    const name = parseName(text.endsWith('.') ? text : `${text}.`, undefined).toLowerCase();
+    if (name === '') throw new PresentationError('the root zone cannot be served here');
+    return name;
+  } catch (err) {
+    throw new ApiError('invalid_path', `zone "${text.slice(0, 100)}": ${(err as Error).message}`);
+  }
+}
+
+/** parseOwner reads a record owner: "@" is the apex, "www" is relative to the zone, "www.example.com." is absolute. */
+function parseOwner(text: string, zone: string): string {
+  let name: string;
+  try {
+    name = parseName(text, zone).toLowerCase();
+  } catch (err) {
+    throw new ApiError('invalid_path', `name "${text.slice(0, 100)}": ${(err as Error).message}`);
+  }
+  if (!inZone(name, zone)) throw new ApiError('invalid_record', `${formatName(name)} is outside the zone ${formatName(zone)}`);
+  return name;
+}
+
+function parseValueName(text: string, zone: string): string {
+  try {
+    return parseName(text, zone);
+  } catch (err) {
+    throw new ApiError('invalid_record', `name server "${text.slice(0, 100)}": ${(err as Error).message}`);
+  }
+}
+
+function parseType(text: string): number {
+  const type = typeNumber(text);
+  if (type === undefined || !WRITABLE_TYPES.has(typeName(type))) {
+    throw new ApiError('invalid_record', `record type "${text.slice(0, 20)}" is not accepted; use one of ${[...WRITABLE_TYPES].join(', ')}`);
+  }
+  return type;
+}
