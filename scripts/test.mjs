@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm test: everything the suite needs, then the suite.
-//  1. Debian packages the tests drive (chromium for the browser tests): installed
+//  1. Debian packages the tests drive (chromium, dig, kdig, nsd, curl, openssl): installed
 //     when missing and running as root, otherwise the run stops naming the command.
 //  2. The production build, when missing or older than the sources.
 //  3. Unit and integration tests (node:test, *.test.ts beside the code).
@@ -13,7 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { ensureBuilt } from './build-state.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SYSTEM = [{ command: '/usr/bin/chromium', pkg: 'chromium', why: 'browser tests (Playwright)' }];
+const SYSTEM = [
+  { command: '/usr/bin/chromium', pkg: 'chromium', why: 'browser tests (Playwright)' },
+  { command: '/usr/bin/dig', pkg: 'bind9-dnsutils', why: 'DNS tests (dig over UDP, TCP, DoH)' },
+  { command: '/usr/bin/kdig', pkg: 'knot-dnsutils', why: 'DNS tests (kdig over UDP, TCP, DoH)' },
+  { command: '/usr/sbin/nsd', pkg: 'nsd', why: 'DNS conformance tests (NSD as the reference server)' },
+  { command: '/usr/bin/curl', pkg: 'curl', why: 'DoH test (curl --doh-url)' },
+  { command: '/usr/bin/openssl', pkg: 'openssl', why: 'test certificates for the HTTPS/DoH listener' },
+];
 
 function ensureSystemPackages() {
   const missing = SYSTEM.filter((s) => !existsSync(s.command));
