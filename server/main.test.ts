@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -196,6 +197,25 @@ describe('HTTPS listener', () => {
         .end();
     });
     assert.equal(body, '200 {"status":"ready"}');
+
+    // HTTP/2 (what browsers and DoH clients negotiate): the API directly, the web manager through the bridge.
+    const session = http2Connect(`https://${host}:${port}`, { ca: readFileSync(join(dir, 'cert.pem')), checkServerIdentity: () => undefined });
+    const get = (path: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const stream = session.request({ ':path': path });
+        let status = 0;
+        let text = '';
+        stream.on('response', (h) => (status = Number(h[':status'])));
+        stream.on('data', (d: Buffer) => (text += d.toString()));
+        stream.on('end', () => resolve({ status, text }));
+        stream.on('error', reject);
+      });
+    assert.deepEqual(await get('/healthz'), { status: 200, text: '{"status":"alive"}' });
+    const login = await get('/login');
+    assert.equal(login.status, 200);
+    assert.match(login.text, /<html/);
+    assert.equal((await get('/api/auth/csrf')).status, 200);
+    session.close();
     assert.equal(await app.stop(), 0);
   });
 });

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ListenAddress } from '../../lib/config/listen';
 import type { Log } from '../log';
+import { Http1Bridge } from './h1-bridge';
 import type { ApiRouter } from './router';
 
 /** Hands a request the API does not own to the web manager (Next). */
@@ -26,12 +27,16 @@ export class HttpFront {
   /** TLS listener only: open sockets and their requests in flight, and HTTP/2 sessions (for the drain). */
   private readonly sockets = new Map<Socket, number>();
   private readonly sessions = new Set<Http2Session>();
+  /** TLS listener only: HTTP/2 requests for the web manager go through it. */
+  private readonly bridge: Http1Bridge | undefined;
 
   constructor(
     private readonly listen: ListenAddress,
     private readonly deps: HttpFrontDeps,
     private readonly tls?: { cert: Buffer; key: Buffer },
-  ) {}
+  ) {
+    this.bridge = tls === undefined ? undefined : new Http1Bridge(deps.fallback, deps.log);
+  }
 
   /** address is the bound address (with the real port when configured as 0), once started. */
   get address(): AddressInfo | undefined {
@@ -41,6 +46,7 @@ export class HttpFront {
   async start(): Promise<void> {
     const options = { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 60_000 };
     const onRequest = (req: IncomingMessage, res: ServerResponse) => void this.dispatch(req, res);
+    await this.bridge?.start();
     const server = this.tls === undefined ? createServer(options, onRequest) : this.createTlsServer(onRequest);
     const scheme = this.tls === undefined ? 'http' : 'https';
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -69,8 +75,8 @@ export class HttpFront {
           if (n !== undefined) this.sockets.set(socket, n - 1);
         });
       }
-      // The HTTP/2 compatibility objects serve our router and Next like node:http's.
-      onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+      if (req.httpVersionMajor === 2) void this.dispatchHttp2(req, res);
+      else onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     });
     server.setTimeout(120_000);
     server.on('secureConnection', (socket: Socket) => {
@@ -116,6 +122,19 @@ export class HttpFront {
       for (const session of this.sessions) session.destroy();
       for (const socket of this.sockets.keys()) socket.destroy();
       await closed;
+    }
+    await this.bridge?.stop();
+  }
+
+  /** dispatchHttp2 answers the API and DoH directly on the HTTP/2 compatibility objects, and bridges the rest to Next. */
+  private async dispatchHttp2(req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
+    try {
+      if (await this.deps.router.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse)) return;
+      this.bridge!.forward(req, res);
+    } catch (err) {
+      this.deps.log.error('http request failed', { url: req.url?.slice(0, 200), error: err as Error });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error\n');
     }
   }
 
