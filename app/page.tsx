@@ -17,8 +17,7 @@ export default async function OverviewPage() {
   const session = await getServerSession(authOptions());
   if (session === null) redirect('/login');
   const appliance = getAppliance();
-  const info = appliance.info();
-  const services = appliance.registry.services();
+  const [info, services] = await Promise.all([appliance.info(), appliance.registry.services()]);
   const byType = new Map<string, { services: number; instances: number }>();
   for (const s of services) {
     const t = byType.get(s.type) ?? { services: 0, instances: 0 };

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { publishAppliance, type Appliance, type ApplianceInfo } from '../lib/appliance';
+import type { ApplianceInfo, ApplianceOperations } from '../lib/appliance';
 import { verifyPassword } from '../lib/auth/password';
 import { TokenTable } from '../lib/auth/tokens';
 import type { Config } from '../lib/config/config';
@@ -32,7 +32,7 @@ export interface ApplianceDeps {
  * RunningAppliance wires every service of one node, explicitly and in one place:
  * create() builds them all (constructors validate, nothing listens yet), start()
  * starts them in the order of `startOrder`, shutdown() stops them in reverse and
- * closes the store. It publishes the Appliance accessor for the web manager.
+ * closes the store. `operations` are what the web manager's worker may call.
  */
 export class RunningAppliance {
   private readonly startedAt = Date.now();
@@ -51,7 +51,7 @@ export class RunningAppliance {
     private readonly web: WebManager,
     private readonly http: HttpFront,
     private readonly https: HttpFront | undefined,
-    readonly accessor: Appliance,
+    readonly operations: ApplianceOperations,
   ) {
     this.fronts = https === undefined ? [http] : [http, https];
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
@@ -67,7 +67,6 @@ export class RunningAppliance {
     store.durable.onBatch = (ops) => metrics.commitBatches.observe(ops);
     const registryService = new RegistryService({ store, metrics, log: log.child({ service: 'registry' }) });
     const dns = new DnsService({ config, store, registry: registryService.registry, metrics, log });
-    const web = new WebManager({ dir: deps.root, dev: deps.dev, hostname: config.http.listen.host, port: config.http.listen.port });
 
     let self: RunningAppliance | undefined;
     const router = new ApiRouter(
@@ -89,6 +88,18 @@ export class RunningAppliance {
       { tokens: new TokenTable(secrets.tokens), metrics, log: log.child({ service: 'http' }) },
     ).own((p) => p === '/v1' || p.startsWith('/v1/') || p === '/dns-query');
 
+    const operations: ApplianceOperations = {
+      info: () => self!.info(),
+      verifyAdmin: async (user, password) => {
+        const passwordOk = await verifyPassword(password, secrets.adminPasswordHash);
+        return passwordOk && user === secrets.adminUser;
+      },
+      services: (type) => registryService.registry.services(type),
+    };
+    const web = new WebManager(
+      { dir: deps.root, dev: deps.dev, hostname: config.http.listen.host, port: config.http.listen.port, sessionSecret: secrets.sessionSecret, log: log.child({ service: 'web' }) },
+      operations,
+    );
     const frontDeps = { router, fallback: web.handle, log: log.child({ service: 'http' }) };
     const http = new HttpFront(config.http.listen, frontDeps);
     const https =
@@ -99,22 +110,12 @@ export class RunningAppliance {
             key: readFileSync(config.https.keyFile),
           });
 
-    const accessor: Appliance = {
-      info: () => self!.info(),
-      verifyAdmin: async (user, password) => {
-        const passwordOk = await verifyPassword(password, secrets.adminPasswordHash);
-        return passwordOk && user === secrets.adminUser;
-      },
-      sessionSecret: secrets.sessionSecret,
-      registry: { services: (type) => registryService.registry.services(type) },
-    };
-    self = new RunningAppliance(config, deps, registryService, dns, web, http, https, accessor);
+    self = new RunningAppliance(config, deps, registryService, dns, web, http, https, operations);
     return self;
   }
 
   /** start brings the node up: sweeper, listeners, then the web manager; readiness follows. */
   async start(): Promise<void> {
-    publishAppliance(this.accessor);
     const startOrder: [string, () => Promise<void> | void][] = [
       ['registry', () => this.registryService.start()],
       ['dns', () => this.dns.start()],
@@ -132,6 +133,7 @@ export class RunningAppliance {
     if (!this.started) reasons.push('starting');
     for (const f of this.fronts) if (f.address === undefined) reasons.push('listener not bound');
     if (this.dns.udp.address === undefined || this.dns.tcp.address === undefined) reasons.push('dns listener not bound');
+    if (this.started && !this.web.running) reasons.push('web manager not running');
     if (this.stopping !== undefined) reasons.push('shutting down');
     return { ok: reasons.length === 0, reasons };
   }
@@ -166,7 +168,6 @@ export class RunningAppliance {
       await this.web.stop().catch((err: Error) => log.warn('stopping web manager', { error: err }));
       this.registryService.flushRenewals();
       this.deps.store.close();
-      publishAppliance(undefined);
       log.info('stopped');
       this.markStopped();
     })();

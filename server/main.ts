@@ -108,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
     store.close();
     return EXIT.failure;
   }
-  const info = appliance.accessor.info();
+  const info = appliance.info();
   log.info('ready', {
     version,
     config: config.source ?? '(embedded defaults)',

@@ -3,11 +3,10 @@ import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, ty
 import type { AddressInfo, Socket } from 'node:net';
 import type { ListenAddress } from '../../lib/config/listen';
 import type { Log } from '../log';
-import { Http1Bridge } from './h1-bridge';
 import type { ApiRouter } from './router';
 
-/** Hands a request the API does not own to the web manager (Next). */
-export type FallbackHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+/** Hands a request the API does not own to the web manager (Next); `secure` says it came over TLS. */
+export type FallbackHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, secure: boolean) => void;
 
 export interface HttpFrontDeps {
   readonly router: ApiRouter;
@@ -27,16 +26,12 @@ export class HttpFront {
   /** TLS listener only: open sockets and their requests in flight, and HTTP/2 sessions (for the drain). */
   private readonly sockets = new Map<Socket, number>();
   private readonly sessions = new Set<Http2Session>();
-  /** TLS listener only: HTTP/2 requests for the web manager go through it. */
-  private readonly bridge: Http1Bridge | undefined;
 
   constructor(
     private readonly listen: ListenAddress,
     private readonly deps: HttpFrontDeps,
     private readonly tls?: { cert: Buffer; key: Buffer },
-  ) {
-    this.bridge = tls === undefined ? undefined : new Http1Bridge(deps.fallback, deps.log);
-  }
+  ) {}
 
   /** address is the bound address (with the real port when configured as 0), once started. */
   get address(): AddressInfo | undefined {
@@ -46,7 +41,6 @@ export class HttpFront {
   async start(): Promise<void> {
     const options = { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 60_000 };
     const onRequest = (req: IncomingMessage, res: ServerResponse) => void this.dispatch(req, res);
-    await this.bridge?.start();
     const server = this.tls === undefined ? createServer(options, onRequest) : this.createTlsServer(onRequest);
     const scheme = this.tls === undefined ? 'http' : 'https';
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -123,14 +117,13 @@ export class HttpFront {
       for (const socket of this.sockets.keys()) socket.destroy();
       await closed;
     }
-    await this.bridge?.stop();
   }
 
-  /** dispatchHttp2 answers the API and DoH directly on the HTTP/2 compatibility objects, and bridges the rest to Next. */
+  /** dispatchHttp2 answers the API and DoH directly on the HTTP/2 compatibility objects and hands the rest to the web manager. */
   private async dispatchHttp2(req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
     try {
       if (await this.deps.router.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse)) return;
-      this.bridge!.forward(req, res);
+      this.deps.fallback(req, res, true);
     } catch (err) {
       this.deps.log.error('http request failed', { url: req.url?.slice(0, 200), error: err as Error });
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
@@ -141,7 +134,7 @@ export class HttpFront {
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
       if (await this.deps.router.handle(req, res)) return;
-      await this.deps.fallback(req, res);
+      this.deps.fallback(req, res, this.tls !== undefined);
     } catch (err) {
       this.deps.log.error('http request failed', { url: req.url?.slice(0, 200), error: err as Error });
       if (!res.headersSent && !res.destroyed) {
