@@ -19,6 +19,8 @@ interface CachedAnswer {
 /** The part of a query the fast path reads without a full parse. */
 interface FastKey {
   readonly key: string;
+  /** 0: no EDNS, 1: EDNS, 2: EDNS with DO. */
+  readonly variant: number;
   readonly questionEnd: number;
   /** The UDP limit of this query (512 without EDNS). */
   readonly udpLimit: number;
@@ -39,7 +41,9 @@ interface FastKey {
  * limit of the query goes to the full path, which truncates it.
  */
 export class DnsResponder {
-  private cache = new Map<string, CachedAnswer>();
+  /** Prebuilt answers by variant (0: no EDNS, 1: EDNS, 2: EDNS with DO), each keyed by the lower-cased question bytes. */
+  private cache: Map<string, CachedAnswer>[] = [new Map(), new Map(), new Map()];
+  private cached = 0;
   private generation = 0;
   private readonly payload: number;
   private readonly maxEntries: number;
@@ -59,21 +63,22 @@ export class DnsResponder {
   /** invalidate forgets every prebuilt answer; call it synchronously with every change to local data. */
   invalidate(): void {
     this.generation++;
-    if (this.cache.size > 0) this.cache = new Map();
+    if (this.cached > 0) this.cache = [new Map(), new Map(), new Map()];
+    this.cached = 0;
   }
 
   /** cachedAnswers is the number of prebuilt answers held. */
   get cachedAnswers(): number {
-    return this.cache.size;
+    return this.cache[0]!.size + this.cache[1]!.size + this.cache[2]!.size;
   }
 
   respond(msg: Buffer, client: Client): Buffer | undefined | Promise<Buffer | undefined> {
     const fast = fastKey(msg);
     if (fast !== undefined) {
-      const hit = this.cache.get(fast.key);
+      const hit = this.cache[fast.variant]!.get(fast.key);
       if (hit !== undefined) {
         if (hit.until !== Infinity && this.now() >= hit.until) {
-          this.cache.delete(fast.key);
+          this.cache[fast.variant]!.delete(fast.key);
         } else if (client.transport !== 'udp' || hit.wire.length <= Math.min(fast.udpLimit, this.payload)) {
           this.stats.fastAnswers++;
           return patch(hit.wire, msg, fast.questionEnd);
@@ -111,8 +116,8 @@ export class DnsResponder {
     const cacheable = fast !== undefined && out.cacheUntil !== undefined && generation === this.generation && out.cacheUntil > this.now();
     if (!cacheable) return encodeResponse(query, out, limit, this.payload);
     const full = encodeResponse(query, out, MAX_MESSAGE, this.payload);
-    if (this.cache.size >= this.maxEntries) this.cache = new Map();
-    this.cache.set(fast.key, { wire: full, until: out.cacheUntil! });
+    if (++this.cached > this.maxEntries) this.invalidate();
+    this.cache[fast.variant]!.set(fast.key, { wire: full, until: out.cacheUntil! });
     return full.length <= limit ? full : encodeResponse(query, out, limit, this.payload);
   }
 
@@ -164,7 +169,7 @@ function fastKey(buf: Buffer): FastKey | undefined {
   }
   const questionEnd = off + 5;
   if (questionEnd > len || questionEnd - 12 > 300) return undefined;
-  let variant = '0';
+  let variant = 0;
   let limit = 512;
   if (arcount === 0) {
     if (questionEnd !== len) return undefined;
@@ -179,11 +184,11 @@ function fastKey(buf: Buffer): FastKey | undefined {
       if (p > rdEnd) return undefined;
     }
     limit = Math.max(512, buf.readUInt16BE(o + 3));
-    variant = (buf[o + 7]! & 0x80) !== 0 ? '2' : '1';
+    variant = (buf[o + 7]! & 0x80) !== 0 ? 2 : 1;
   }
   let key: string;
   if (!upper) {
-    key = buf.toString('latin1', 12, questionEnd) + variant;
+    key = buf.toString('latin1', 12, questionEnd);
   } else {
     const n = questionEnd - 12;
     buf.copy(lowerScratch, 0, 12, questionEnd);
@@ -191,7 +196,7 @@ function fastKey(buf: Buffer): FastKey | undefined {
       const c = lowerScratch[i]!;
       if (c >= 0x41 && c <= 0x5a) lowerScratch[i] = c | 0x20;
     }
-    key = lowerScratch.toString('latin1', 0, n) + variant;
+    key = lowerScratch.toString('latin1', 0, n);
   }
-  return { key, questionEnd, udpLimit: limit };
+  return { key, variant, questionEnd, udpLimit: limit };
 }

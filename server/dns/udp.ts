@@ -31,11 +31,11 @@ export class UdpListener {
 
   /** start binds [dns] listen, or `port` instead of its port (DnsService puts UDP and TCP on one port when it is 0). */
   async start(port = this.listen.port): Promise<void> {
+    const family = isIPv6(this.listen.host) ? 6 : 4;
     const socket = createSocket({
-      type: isIPv6(this.listen.host) ? 'udp6' : 'udp4',
+      type: family === 6 ? 'udp6' : 'udp4',
       // Answers go to the literal address the query came from: skip dns.lookup and its extra tick on every send.
-      lookup: (address: string, family: unknown, cb: (err: Error | null, address: string, family: number) => void) =>
-        cb(null, address, isIPv6(address) ? 6 : 4),
+      lookup: (address: string, _family: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, address, family),
     } as Parameters<typeof createSocket>[0]);
     socket.on('message', (msg, rinfo) => this.onMessage(socket, msg, rinfo));
     await new Promise<void>((resolve, reject) => {
@@ -74,7 +74,8 @@ export class UdpListener {
         );
         return;
       }
-      socket.send(out, rinfo.port, rinfo.address, this.onSent);
+      // No callback: a failed send is reported as the socket's 'error' event (logged), and a callback per datagram costs.
+      socket.send(out, rinfo.port, rinfo.address);
     } catch (err) {
       this.fail(err);
     }
