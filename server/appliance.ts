@@ -5,7 +5,7 @@ import { TokenTable } from '../lib/auth/tokens';
 import type { Config } from '../lib/config/config';
 import { formatListen } from '../lib/config/listen';
 import { DnsService } from './dns/dns-service';
-import { dohRoutes } from './dns/doh';
+import { dohRoutes, dohStreamHandler } from './dns/doh';
 import { HttpFront } from './http/http-front';
 import { ApiRouter } from './http/router';
 import { operationRoutes } from './http/routes/operations';
@@ -100,7 +100,7 @@ export class RunningAppliance {
       { dir: deps.root, dev: deps.dev, hostname: config.http.listen.host, port: config.http.listen.port, sessionSecret: secrets.sessionSecret, log: log.child({ service: 'web' }) },
       operations,
     );
-    const frontDeps = { router, fallback: web.handle, log: log.child({ service: 'http' }) };
+    const frontDeps = { router, fallback: web.handle, http2Stream: dohStreamHandler(dns.responder), log: log.child({ service: 'http' }) };
     const http = new HttpFront(config.http.listen, frontDeps);
     const https =
       config.https === undefined

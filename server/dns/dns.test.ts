@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
+import { connect as http2Connect } from 'node:http2';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -253,35 +254,61 @@ describe('DNS over UDP, TCP and DoH with real clients', () => {
     assert.match(r.body, /alive/);
   });
 
-  test('DoH on the HTTP port: GET and POST answer with max-age = the smallest TTL; bad requests get 400/405/413/415', async () => {
-    const wire = dnsPacket.encode({ id: 0, type: 'query', questions: [{ name: 'example.com', type: 'MX', class: 'IN' }] });
-    const base = `${app.url}/dns-query`;
-    const get = await fetch(`${base}?dns=${wire.toString('base64url')}`);
-    assert.equal(get.status, 200);
-    assert.equal(get.headers.get('content-type'), 'application/dns-message');
-    assert.equal(get.headers.get('cache-control'), 'max-age=300');
-    const answer = dnsPacket.decode(Buffer.from(await get.arrayBuffer()));
-    assert.equal(answer.answers!.length, 2);
-    const post = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/dns-message' }, body: new Uint8Array(wire) });
-    assert.equal(post.status, 200);
-    const negative = dnsPacket.encode({ id: 0, type: 'query', questions: [{ name: 'nope.example.com', type: 'A', class: 'IN' }] });
-    const neg = await fetch(`${base}?dns=${negative.toString('base64url')}`);
-    assert.equal(neg.headers.get('cache-control'), 'max-age=60', 'negative answers: the SOA negative TTL');
-    const cases: [string, RequestInit, number][] = [
-      [base, {}, 400],
-      [`${base}?dns=!!!`, {}, 400],
-      [`${base}?dns=AAAA`, {}, 400],
-      [base, { method: 'PUT', body: new Uint8Array(wire) }, 405],
-      [base, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: new Uint8Array(wire) }, 415],
-      [base, { method: 'POST', headers: { 'content-type': 'application/dns-message' }, body: new Uint8Array(70_000) }, 413],
-      [base, { method: 'POST', headers: { 'content-type': 'application/dns-message' }, body: new Uint8Array(0) }, 400],
-    ];
-    for (const [url, init, status] of cases) {
-      const r = await fetch(url, init);
-      await r.arrayBuffer();
-      assert.equal(r.status, status, `${init.method ?? 'GET'} ${url.slice(base.length)} ${JSON.stringify(init.headers ?? {})}`);
+  /** doh sends one request over HTTP/1.1 to the HTTP port (API router) or over HTTP/2 to the HTTPS port (raw stream handler). */
+  async function doh(version: 1 | 2, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer) {
+    if (version === 1) {
+      const r = await fetch(`${app.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: new Uint8Array(body) }) });
+      return { status: r.status, headers: Object.fromEntries(r.headers), body: Buffer.from(await r.arrayBuffer()) };
     }
-  });
+    const session = http2Connect(`https://127.0.0.1:${ours.https.port}`, { rejectUnauthorized: false });
+    try {
+      return await new Promise<{ status: number; headers: Record<string, string>; body: Buffer }>((resolve, reject) => {
+        const stream = session.request({ ':method': method, ':path': path, ...headers });
+        const chunks: Buffer[] = [];
+        let head: Record<string, string> = {};
+        stream.on('response', (h) => (head = h as Record<string, string>));
+        stream.on('data', (d: Buffer) => chunks.push(d));
+        stream.on('end', () => resolve({ status: Number(head[':status']), headers: head, body: Buffer.concat(chunks) }));
+        stream.on('error', reject);
+        stream.end(body);
+      });
+    } finally {
+      session.close();
+    }
+  }
+
+  for (const version of [1, 2] as const) {
+    const where = version === 1 ? 'HTTP/1.1 on the HTTP port' : 'HTTP/2 on the HTTPS port';
+    test(`DoH over ${where}: GET and POST answer with max-age = the smallest TTL; bad requests get 400/405/413/415`, async () => {
+      const wire = dnsPacket.encode({ id: 0, type: 'query', questions: [{ name: 'example.com', type: 'MX', class: 'IN' }] });
+      const get = await doh(version, 'GET', `/dns-query?dns=${wire.toString('base64url')}`);
+      assert.equal(get.status, 200);
+      assert.equal(get.headers['content-type'], 'application/dns-message');
+      assert.equal(get.headers['cache-control'], 'max-age=300');
+      assert.equal(dnsPacket.decode(get.body).answers!.length, 2);
+      const post = await doh(version, 'POST', '/dns-query', { 'content-type': 'application/dns-message' }, wire);
+      assert.equal(post.status, 200);
+      assert.deepEqual(post.body.subarray(2), get.body.subarray(2));
+      const negative = dnsPacket.encode({ id: 0, type: 'query', questions: [{ name: 'nope.example.com', type: 'A', class: 'IN' }] });
+      const neg = await doh(version, 'GET', `/dns-query?dns=${negative.toString('base64url')}`);
+      assert.equal(neg.headers['cache-control'], 'max-age=60', 'negative answers: the SOA negative TTL');
+      const cases: [string, string, Record<string, string>, Buffer | undefined, number, string][] = [
+        ['GET', '/dns-query', {}, undefined, 400, 'invalid_query'],
+        ['GET', '/dns-query?dns=!!!', {}, undefined, 400, 'invalid_query'],
+        ['GET', '/dns-query?dns=AAAA', {}, undefined, 400, 'invalid_query'],
+        ['PUT', '/dns-query', {}, wire, 405, 'method_not_allowed'],
+        ['POST', '/dns-query', { 'content-type': 'text/plain' }, wire, 415, 'unsupported_media_type'],
+        ['POST', '/dns-query', { 'content-type': 'application/dns-message' }, Buffer.alloc(70_000), 413, 'body_too_large'],
+        ['POST', '/dns-query', { 'content-type': 'application/dns-message' }, Buffer.alloc(0), 400, 'invalid_query'],
+      ];
+      for (const [method, path, headers, body, status, code] of cases) {
+        const r = await doh(version, method, path, headers, body);
+        const what = `${method} ${path} ${JSON.stringify(headers)}`;
+        assert.equal(r.status, status, what);
+        assert.equal(JSON.parse(r.body.toString()).code, code, what);
+      }
+    });
+  }
 
   test('UDP: malformed messages get FORMERR, unknown opcodes NOTIMP, responses are ignored, and the server keeps answering', async () => {
     const s = createSocket('udp4');

@@ -1,5 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ListenAddress } from '../../lib/config/listen';
 import type { Log } from '../log';
@@ -12,6 +20,8 @@ export interface HttpFrontDeps {
   readonly router: ApiRouter;
   readonly fallback: FallbackHandler;
   readonly log: Log;
+  /** Takes raw HTTP/2 streams before the compatibility layer (DoH); returns false for the others. */
+  readonly http2Stream?: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
 }
 
 /**
@@ -73,6 +83,17 @@ export class HttpFront {
       else onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     });
     server.setTimeout(120_000);
+    const take = this.deps.http2Stream;
+    if (take !== undefined) {
+      // The compatibility layer turns each stream into a request/response pair through its own 'stream'
+      // listener; streams `take` answers skip it (and its allocations), the others go on to it unchanged.
+      const compat = server.listeners('stream') as ((...args: unknown[]) => void)[];
+      server.removeAllListeners('stream');
+      server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+        if (take(stream, headers)) return;
+        for (const l of compat) l.call(server, stream, headers, ...rest);
+      });
+    }
     server.on('secureConnection', (socket: Socket) => {
       this.sockets.set(socket, 0);
       socket.once('close', () => this.sockets.delete(socket));
