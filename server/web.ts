@@ -54,9 +54,12 @@ export class WebManager {
 
   /** start runs the worker and waits until Next has loaded the production build (it fails when no build exists). */
   async start(): Promise<void> {
-    const file = join(__dirname, __filename.endsWith('.ts') ? 'web-worker.ts' : 'web-worker.js');
     const { dir, dev, hostname, port, sessionSecret, log } = this.opts;
-    const worker = new Worker(file, { workerData: { dir, dev, hostname, port, sessionSecret } satisfies WebWorkerData });
+    const workerData = { dir, dev, hostname, port, sessionSecret } satisfies WebWorkerData;
+    // Compiled: dist/server/web-worker.js. From source (npm run dev, under tsx) the worker registers tsx's hooks first.
+    const worker = __filename.endsWith('.ts')
+      ? new Worker(`require('tsx/cjs'); require(${JSON.stringify(join(__dirname, 'web-worker.ts'))});`, { eval: true, workerData })
+      : new Worker(join(__dirname, 'web-worker.js'), { workerData });
     this.worker = worker;
     const ready = new Promise<number>((resolve, reject) => {
       worker.on('message', (m: WorkerMessage) => {
