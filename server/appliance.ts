@@ -4,17 +4,20 @@ import { verifyPassword } from '../lib/auth/password';
 import { TokenTable } from '../lib/auth/tokens';
 import type { Config } from '../lib/config/config';
 import { formatListen } from '../lib/config/listen';
+import { KvStore } from '../lib/kv/kv';
 import { DnsService } from './dns/dns-service';
 import { dohRoutes, dohStreamHandler } from './dns/doh';
 import { HttpFront } from './http/http-front';
 import { ApiRouter } from './http/router';
 import { operationRoutes } from './http/routes/operations';
+import { kvRoutes } from './http/routes/kv';
 import { serviceRoutes } from './http/routes/services';
 import { zoneRoutes } from './http/routes/zones';
 import type { Log } from './log';
 import { createMetrics } from './metrics';
 import { RegistryService } from './registry-service';
 import { ensureSecrets, type FirstStartCredentials } from './secrets';
+import { SqliteKvJournal } from './store/kv-journal';
 import type { Store } from './store/store';
 import { WebManager } from './web';
 
@@ -48,6 +51,7 @@ export class RunningAppliance {
     private readonly deps: ApplianceDeps,
     private readonly registryService: RegistryService,
     private readonly dns: DnsService,
+    private readonly kv: KvStore,
     private readonly web: WebManager,
     private readonly http: HttpFront,
     private readonly https: HttpFront | undefined,
@@ -67,6 +71,10 @@ export class RunningAppliance {
     store.durable.onBatch = (ops) => metrics.commitBatches.observe(ops);
     const registryService = new RegistryService({ store, metrics, log: log.child({ service: 'registry' }) });
     const dns = new DnsService({ config, store, registry: registryService.registry, metrics, log });
+    const kv = new KvStore(store.durable, new SqliteKvJournal(store.db));
+    metrics.gauge('nekoq_kv_keys', 'Keys in the KV store', [], (set) => set({}, kv.size));
+    metrics.gauge('nekoq_kv_index', 'KV store-wide index', [], (set) => set({}, kv.index));
+    metrics.gauge('nekoq_kv_blocking_queries', 'Blocking KV reads waiting for a change', [], (set) => set({}, kv.waiting));
 
     let self: RunningAppliance | undefined;
     const router = new ApiRouter(
@@ -81,7 +89,10 @@ export class RunningAppliance {
           defaultTtl: config.registry.defaultTtlSeconds,
           nodeName: config.node.name,
           version: deps.version,
+          kv,
+          bootstrapPrefix: config.kv.bootstrapPrefix,
         }),
+        ...kvRoutes(kv),
         ...zoneRoutes({ zones: dns.zones, defaultNameservers: [`ns.${config.dns.serviceZone}`] }),
         ...dohRoutes(dns.responder),
       ],
@@ -110,7 +121,7 @@ export class RunningAppliance {
             key: readFileSync(config.https.keyFile),
           });
 
-    self = new RunningAppliance(config, deps, registryService, dns, web, http, https, operations);
+    self = new RunningAppliance(config, deps, registryService, dns, kv, web, http, https, operations);
     return self;
   }
 
@@ -164,6 +175,7 @@ export class RunningAppliance {
       const { log } = this.deps;
       log.info('shutting down', { reason, drain_ms: this.config.node.shutdownTimeoutMs });
       this.registryService.stop();
+      this.kv.close();
       await Promise.all([this.dns.stop(), ...this.fronts.map((f) => f.stop(this.config.node.shutdownTimeoutMs))]);
       await this.web.stop().catch((err: Error) => log.warn('stopping web manager', { error: err }));
       this.registryService.flushRenewals();

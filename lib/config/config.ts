@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parsePasswordHash } from '../auth/password';
 import { ROLES, type Role } from '../auth/roles';
 import { tokenDigest } from '../auth/tokens';
+import { checkPrefix } from '../kv/kv';
 import { isDnsLabel, isDomainName, LABEL_RULE } from '../labels';
 import { parseDuration } from './duration';
 import { parseListen, type ListenAddress } from './listen';
@@ -96,6 +97,15 @@ const FileSchema = z.strictObject({
       default_ttl: z.number().int().min(1).max(3600).default(30),
     })
     .prefault({}),
+  kv: z
+    .strictObject({
+      bootstrap_prefix: z
+        .string()
+        .max(512)
+        .refine((p) => checkPrefix(p) === undefined, { message: 'must be a KV key prefix: UTF-8, no leading "/", no empty segment' })
+        .default('bootstrap/'),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -135,6 +145,7 @@ export interface Config {
     readonly tokens: readonly ApiTokenConfig[];
   };
   readonly registry: { readonly defaultTtlSeconds: number };
+  readonly kv: { readonly bootstrapPrefix: string };
   readonly log: { readonly level: LogLevel };
 }
 
@@ -225,6 +236,7 @@ function toConfig(f: FileConfig, source: string | undefined, ctx: ConfigContext)
       })),
     },
     registry: { defaultTtlSeconds: f.registry.default_ttl },
+    kv: { bootstrapPrefix: f.kv.bootstrap_prefix },
     log: { level: f.log.level },
   };
 }

@@ -40,4 +40,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (zone, name, type)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 3: the KV store (issue #4). The store-wide index is meta 'kv_index'.
+  `
+  CREATE TABLE kv (
+    key          TEXT PRIMARY KEY,
+    value        BLOB NOT NULL,
+    flags        INTEGER NOT NULL,
+    create_index INTEGER NOT NULL,
+    modify_index INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 export const TEST_TOKENS = {
   admin: 'test-admin-token-0000000000',
   register: 'test-register-token-00000000',
+  kv: 'test-kv-token-000000000000000',
   read: 'test-read-token-000000000000',
 } as const;
 

@@ -1,16 +1,18 @@
-import { parseDuration } from '../../../lib/config/duration';
+import type { KvStore } from '../../../lib/kv/kv';
+import { blockingParams } from '../blocking';
+import { bootstrapConfig } from './kv';
 import { ApiError } from '../../../lib/errors';
 import { canonicalAddress, checkKey, CORE_TYPES, instanceJson, registerBodySchema, type InstanceKey } from '../../../lib/registry/instance';
 import { isDnsLabel, LABEL_RULE } from '../../../lib/labels';
 import type { ServiceRegistry, ServiceView } from '../../../lib/registry/registry';
 import { validateBody, type Reply, type Route, type RouteContext } from '../router';
 
-/** Blocking queries: the default and the longest `wait` (Consul's numbers). */
-export const DEFAULT_WAIT_MS = 5 * 60_000;
-export const MAX_WAIT_MS = 10 * 60_000;
 
 export interface ServiceRouteDeps {
   readonly registry: ServiceRegistry;
+  /** The KV store and the prefix whose entries make the bundle's `config`. */
+  readonly kv: KvStore;
+  readonly bootstrapPrefix: string;
   readonly defaultTtl: number;
   readonly nodeName: string;
   readonly version: string;
@@ -97,7 +99,7 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
       path: '/v1/bootstrap',
       permission: 'read',
       async handler(ctx) {
-        const index = await blockIfAsked(ctx, registry, {});
+        const index = await blockOnBundle(ctx, registry, deps.kv, deps.bootstrapPrefix);
         const services: Record<string, { name: string; instances: ReturnType<typeof instanceJson>[] }[]> = {};
         for (const t of CORE_TYPES) services[t] = [];
         for (const s of registry.services()) {
@@ -107,8 +109,7 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
           node: { name: deps.nodeName, version: deps.version },
           index,
           services,
-          // Key settings from the KV store (under [kv] bootstrap_prefix) arrive with the KV issue.
-          config: {},
+          ...bootstrapConfig(deps.kv, deps.bootstrapPrefix),
         });
       },
     },
@@ -136,19 +137,28 @@ function indexed(index: number, body: unknown): Reply {
  * returns the view's current index.
  */
 async function blockIfAsked(ctx: RouteContext, registry: ServiceRegistry, view: { type?: string; name?: string }): Promise<number> {
-  const indexText = ctx.query.get('index');
-  const waitText = ctx.query.get('wait');
-  if (indexText !== null) {
-    if (!/^\d{1,15}$/.test(indexText)) throw new ApiError('invalid_query', 'index must be a non-negative integer');
-    let wait = DEFAULT_WAIT_MS;
-    if (waitText !== null) {
-      const ms = parseDuration(waitText);
-      if (ms === undefined) throw new ApiError('invalid_query', 'wait must be a duration such as "500ms", "30s", "5m"');
-      wait = Math.min(ms, MAX_WAIT_MS);
-    }
-    await registry.waitForChange(view, Number(indexText), wait, ctx.signal);
-  } else if (waitText !== null && parseDuration(waitText) === undefined) {
-    throw new ApiError('invalid_query', 'wait must be a duration such as "500ms", "30s", "5m"');
-  }
+  const block = blockingParams(ctx);
+  if (block !== undefined) await registry.waitForChange(view, block.after, block.waitMs, ctx.signal);
   return registry.indexOf(view);
+}
+
+/**
+ * blockOnBundle is blockIfAsked for the start-up bundle, whose index is the
+ * registry index plus the KV index (both only grow, so the sum does too): it
+ * waits until either the registry or a key under the bootstrap prefix changes.
+ */
+async function blockOnBundle(ctx: RouteContext, registry: ServiceRegistry, kv: KvStore, prefix: string): Promise<number> {
+  const block = blockingParams(ctx);
+  if (block !== undefined && registry.index + kv.index <= block.after) {
+    const stop = new AbortController();
+    const abort = () => stop.abort();
+    ctx.signal.addEventListener('abort', abort, { once: true });
+    await Promise.race([
+      registry.waitForChange({}, registry.index, block.waitMs, stop.signal),
+      kv.waitForChange({ prefix }, kv.index, block.waitMs, stop.signal),
+    ]);
+    stop.abort();
+    ctx.signal.removeEventListener('abort', abort);
+  }
+  return registry.index + kv.index;
 }
