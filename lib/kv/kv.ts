@@ -186,7 +186,9 @@ export class KvStore {
     const local = new Map<string, Pending>();
     const see = (k: string) => (local.has(k) ? (local.get(k) ?? undefined) : this.view(k));
     const changes: Change[] = [];
-    const results: (KvEntry | 'pending' | null)[] = [];
+    /** Entries this transaction sets: their indexes are known only at commit. */
+    const placeholders = new Set<KvEntry>();
+    const results: (KvEntry | null)[] = [];
     ops.forEach((op, i) => {
       const current = see(op.key);
       switch (op.verb) {
@@ -197,8 +199,10 @@ export class KvStore {
         // falls through
         case 'set': {
           changes.push([op.key, 'put', op.value, op.flags ?? 0]);
-          local.set(op.key, placeholder(op.key, op.value, op.flags ?? 0, current));
-          results.push('pending');
+          const entry = placeholder(op.key, op.value, op.flags ?? 0, current);
+          placeholders.add(entry);
+          local.set(op.key, entry);
+          results.push(entry);
           return;
         }
         case 'delete':
@@ -232,12 +236,11 @@ export class KvStore {
           return;
       }
     });
-    if (changes.length === 0) return { index: this.committedIndex, results: results as (KvEntry | null)[] };
+    if (changes.length === 0) return { index: this.committedIndex, results };
     const index = await this.commit(changes);
-    return {
-      index,
-      results: results.map((r, i) => (r === 'pending' ? (this.entries.get(ops[i]!.key) ?? null) : r)),
-    };
+    const filled = (r: KvEntry | null) =>
+      r !== null && placeholders.has(r) ? { ...r, createIndex: r.createIndex === 0 ? index : r.createIndex, modifyIndex: index } : r;
+    return { index, results: results.map(filled) };
   }
 
   /** changedSince reports whether the view saw a write with an index above `after` (true when that cannot be known). */
@@ -377,7 +380,7 @@ function casMatches(current: KvEntry | undefined, cas: number): boolean {
   return cas === 0 ? current === undefined : current !== undefined && current.modifyIndex === cas;
 }
 
-/** placeholder stands for a value set earlier in the same transaction (its indexes are given at commit). */
+/** placeholder stands for a value set in a transaction: index 0 until the commit gives the real one. */
 function placeholder(key: string, value: Buffer, flags: number, before: KvEntry | undefined): KvEntry {
   return { key, value, flags, createIndex: before?.createIndex ?? 0, modifyIndex: 0 };
 }

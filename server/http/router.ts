@@ -82,6 +82,10 @@ export class ApiRouter {
     const found = this.fmw.find(method, path);
     if (found === null) {
       if (!this.owned.some((t) => t(path))) return false;
+      if (!isDecodable(path)) {
+        this.finish(req, res, 'unmatched', performance.now(), this.problem(new ApiError('invalid_path', 'the path is not valid percent-encoded UTF-8'), path));
+        return true;
+      }
       const allowed = (['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const).filter((m) => this.fmw.find(m, path) !== null);
       const err =
         allowed.length > 0
@@ -219,4 +223,13 @@ export async function readRawBody(req: IncomingMessage, maxBytes: number): Promi
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+function isDecodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
