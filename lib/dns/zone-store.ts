@@ -4,7 +4,7 @@ import { TYPE, typeName, typeNumber } from './constants';
 import { formatName, formatRdata, parseName, parseRdata, PresentationError, SUPPORTED_TYPES } from './presentation';
 import { makeRRset, type RRset } from './rrset';
 import { formatZoneFile, parseZoneFile, ZoneFileError, type ZoneRecord } from './zone-file';
-import { inZone, validateZone, Zone, type ZoneSource, type ZoneView } from './zone';
+import { inZone, validateNode, validateZone, Zone, type ZoneSource, type ZoneView } from './zone';
 
 /** One RRset as stored and as the API shows it: values in presentation format. */
 export interface StoredRRset {
@@ -33,8 +33,11 @@ export interface FileZone {
   readonly text: string;
 }
 
-/** Types the API and zone files accept; the DNSSEC types are the signer's (issue #8). */
-const WRITABLE_TYPES = new Set(SUPPORTED_TYPES.filter((t) => !['RRSIG', 'NSEC', 'NSEC3', 'DNSKEY', 'OPT'].includes(t)));
+/**
+ * Types the API and zone files accept; the DNSSEC types are the signer's (issue #8),
+ * and DNAME is refused until the engine substitutes it (RFC 6672 §3.2).
+ */
+const WRITABLE_TYPES = new Set(SUPPORTED_TYPES.filter((t) => !['RRSIG', 'NSEC', 'NSEC3', 'DNSKEY', 'OPT', 'DNAME'].includes(t)));
 
 /** Defaults of a zone created through the API without an SOA. */
 export const ZONE_DEFAULTS = { ttl: 3600, refresh: 3600, retry: 600, expire: 1_209_600, minimum: 300 } as const;
@@ -61,6 +64,7 @@ export interface ZoneSummary {
 export class ZoneStore implements ZoneSource {
   private zones = new Map<string, { zone: Zone; stored: Map<string, StoredRRset>; file?: string }>();
   private readonly listeners: ((zone: string) => void)[] = [];
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly durable: DurableLog,
@@ -116,12 +120,7 @@ export class ZoneStore implements ZoneSource {
     );
   }
 
-  /**
-   * create makes a zone with an SOA and NS records: the defaults name `nameservers`
-   * ([ns.<service zone>] unless given), hostmaster.<zone> as the mailbox, serial 1.
-   * Throws zone_exists, invalid_record.
-   */
-  async create(zoneText: string, opts: { nameservers: readonly string[]; ttl?: number }): Promise<ZoneSummary> {
+  private async createNow(zoneText: string, opts: { nameservers: readonly string[]; ttl?: number }): Promise<ZoneSummary> {
     const zone = parseZoneName(zoneText);
     if (this.zones.has(zone)) throw new ApiError('zone_exists', `the zone ${formatName(zone)} exists already`);
     const ttl = opts.ttl ?? ZONE_DEFAULTS.ttl;
@@ -149,13 +148,7 @@ export class ZoneStore implements ZoneSource {
     return summary(zone, built, undefined);
   }
 
-  /**
-   * putRRset replaces the RRset of `name` and `type` with `values` (presentation
-   * format; relative names are relative to the zone). Throws zone_not_found,
-   * zone_read_only, invalid_record (bad value, name outside the zone, CNAME beside
-   * other data).
-   */
-  async putRRset(zoneText: string, nameText: string, typeText: string, ttl: number, values: readonly string[]): Promise<StoredRRset> {
+  private async putRRsetNow(zoneText: string, nameText: string, typeText: string, ttl: number, values: readonly string[]): Promise<StoredRRset> {
     const zoneName = parseZoneName(zoneText);
     const z = this.writable(zoneName);
     const name = parseOwner(nameText, zoneName);
@@ -165,7 +158,7 @@ export class ZoneStore implements ZoneSource {
     const set = recordSet(zoneName, name, type, ttl, values);
     let next = z.zone.withRRset(set);
     if (type !== TYPE.SOA) next = next.withRRset(bumpSerial(next.soa()));
-    this.check(zoneName, next);
+    this.check(zoneName, next, name);
     const changed = [storedOf(set), ...(type === TYPE.SOA ? [] : [storedOf(next.soa())])];
     await this.durable.commit(
       () => {
@@ -176,8 +169,7 @@ export class ZoneStore implements ZoneSource {
     return changed[0]!;
   }
 
-  /** deleteRRset removes the RRset of `name` and `type`; throws zone_not_found, zone_read_only, rrset_not_found, invalid_record (the SOA). */
-  async deleteRRset(zoneText: string, nameText: string, typeText: string): Promise<void> {
+  private async deleteRRsetNow(zoneText: string, nameText: string, typeText: string): Promise<void> {
     const zoneName = parseZoneName(zoneText);
     const z = this.writable(zoneName);
     const name = parseOwner(nameText, zoneName);
@@ -198,13 +190,7 @@ export class ZoneStore implements ZoneSource {
     );
   }
 
-  /**
-   * importZone replaces the whole content of a zone with an RFC 1035 zone file
-   * (relative names are relative to the zone unless the file sets $ORIGIN). The
-   * file must hold the zone's SOA. Throws zone_not_found, zone_read_only,
-   * invalid_zone_file with the line number.
-   */
-  async importZone(zoneText: string, text: string): Promise<ZoneSummary> {
+  private async importZoneNow(zoneText: string, text: string): Promise<ZoneSummary> {
     const zoneName = parseZoneName(zoneText);
     this.writable(zoneName);
     const sets = zoneFromText(zoneName, text, (line, reason) => new ApiError('invalid_zone_file', `line ${line}: ${reason}`, { errors: [{ path: `line ${line}`, message: reason }] }));
@@ -220,8 +206,7 @@ export class ZoneStore implements ZoneSource {
     return summary(zoneName, next, undefined);
   }
 
-  /** deleteZone removes a zone and its records; throws zone_not_found, zone_read_only. */
-  async deleteZone(zoneText: string): Promise<void> {
+  private async deleteZoneNow(zoneText: string): Promise<void> {
     const zoneName = parseZoneName(zoneText);
     this.writable(zoneName);
     await this.durable.commit(
@@ -231,6 +216,60 @@ export class ZoneStore implements ZoneSource {
         this.changed(zoneName);
       },
     );
+  }
+
+  /**
+   * create makes a zone with an SOA and NS records: the defaults name `nameservers`
+   * ([ns.<service zone>] unless given), hostmaster.<zone> as the mailbox, serial 1.
+   * Throws zone_exists, invalid_record.
+   */
+  create(zoneText: string, opts: { nameservers: readonly string[]; ttl?: number }): Promise<ZoneSummary> {
+    return this.serialized(() => this.createNow(zoneText, opts));
+  }
+
+  /**
+   * putRRset replaces the RRset of `name` and `type` with `values` (presentation
+   * format; relative names are relative to the zone). Throws zone_not_found,
+   * zone_read_only, invalid_record (bad value, name outside the zone, CNAME beside
+   * other data).
+   */
+  putRRset(zoneText: string, nameText: string, typeText: string, ttl: number, values: readonly string[]): Promise<StoredRRset> {
+    return this.serialized(() => this.putRRsetNow(zoneText, nameText, typeText, ttl, values));
+  }
+
+  /** deleteRRset removes the RRset of `name` and `type`; throws zone_not_found, zone_read_only, rrset_not_found, invalid_record (the SOA). */
+  deleteRRset(zoneText: string, nameText: string, typeText: string): Promise<void> {
+    return this.serialized(() => this.deleteRRsetNow(zoneText, nameText, typeText));
+  }
+
+  /**
+   * importZone replaces the whole content of a zone with an RFC 1035 zone file
+   * (relative names are relative to the zone unless the file sets $ORIGIN). The
+   * file must hold the zone's SOA. Throws zone_not_found, zone_read_only,
+   * invalid_zone_file with the line number.
+   */
+  importZone(zoneText: string, text: string): Promise<ZoneSummary> {
+    return this.serialized(() => this.importZoneNow(zoneText, text));
+  }
+
+  /** deleteZone removes a zone and its records; throws zone_not_found, zone_read_only. */
+  deleteZone(zoneText: string): Promise<void> {
+    return this.serialized(() => this.deleteZoneNow(zoneText));
+  }
+
+  /**
+   * serialized runs zone writes one at a time: each is validated against the
+   * snapshot the previous one left, after that one is durable and applied (group
+   * commit applies later in the turn, so two writes started together would
+   * otherwise both build on the same snapshot and the second would undo the first).
+   */
+  private serialized<T>(write: () => Promise<T>): Promise<T> {
+    const run = this.writing.then(write);
+    this.writing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   private loadFile(f: FileZone): void {
@@ -261,9 +300,10 @@ export class ZoneStore implements ZoneSource {
     return z;
   }
 
-  private check(zone: string, next: Zone): void {
+  /** check validates a change to the RRsets of one name (the rest of the zone was valid before). */
+  private check(zone: string, next: Zone, name: string): void {
     if (next.size > ZONE_LIMITS.rrsets) throw new ApiError('invalid_record', `a zone may hold at most ${ZONE_LIMITS.rrsets} RRsets`);
-    const problem = validateZone(zone, next.rrsets());
+    const problem = validateNode(zone, name, next.node(name));
     if (problem !== undefined) throw new ApiError('invalid_record', problem);
   }
 
@@ -347,6 +387,7 @@ function zoneFromText(zone: string | undefined, text: string, fail: (line: numbe
     if (err instanceof ZoneFileError) throw fail(err.line, err.reason);
     throw err;
   }
+  if (parsed.records.length > ZONE_LIMITS.rrsets * 10) throw fail(1, `a zone may hold at most ${ZONE_LIMITS.rrsets} RRsets`);
   const soa = parsed.records.find((r) => r.type === 'SOA');
   if (soa === undefined) throw fail(1, 'the file has no SOA record');
   const origin = zone ?? soa.name;
@@ -363,8 +404,10 @@ function zoneFromText(zone: string | undefined, text: string, fail: (line: numbe
       g.data.push(r.data);
     }
   }
+  if (groups.size > ZONE_LIMITS.rrsets) throw fail(1, `a zone may hold at most ${ZONE_LIMITS.rrsets} RRsets`);
   const sets: RRset[] = [];
   for (const g of groups.values()) {
+    if (g.data.length > ZONE_LIMITS.recordsPerSet) throw fail(g.line, `an RRset may hold at most ${ZONE_LIMITS.recordsPerSet} records`);
     try {
       sets.push(makeRRset(g.name, g.type, g.ttl, g.data));
     } catch (err) {

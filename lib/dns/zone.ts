@@ -42,25 +42,24 @@ export class Zone implements ZoneView {
   private constructor(
     readonly origin: string,
     private readonly nodes: ReadonlyMap<string, ReadonlyMap<number, RRset>>,
-    private readonly names: ReadonlySet<string>,
+    /** Every name that owns data or has a descendant that does, with the number of such names at or below it. */
+    private readonly names: ReadonlyMap<string, number>,
+    readonly size: number,
   ) {}
 
   /** build makes a snapshot from RRsets already checked by validateZone. */
   static build(origin: string, sets: Iterable<RRset>): Zone {
     const nodes = new Map<string, Map<number, RRset>>();
+    let size = 0;
     for (const set of sets) {
       let node = nodes.get(set.name);
       if (node === undefined) nodes.set(set.name, (node = new Map()));
+      if (!node.has(set.type)) size++;
       node.set(set.type, set);
     }
-    const names = new Set<string>();
-    for (const name of nodes.keys()) {
-      for (let n = name; !names.has(n); n = parentName(n)) {
-        names.add(n);
-        if (n === origin || n === '') break;
-      }
-    }
-    return new Zone(origin, nodes, names);
+    const names = new Map<string, number>();
+    for (const name of nodes.keys()) countUp(names, name, origin, 1);
+    return new Zone(origin, nodes, names, size);
   }
 
   node(name: string): ReadonlyMap<number, RRset> | undefined {
@@ -77,7 +76,7 @@ export class Zone implements ZoneView {
     return soa;
   }
 
-  /** rrsets lists every RRset: the apex first, then names in DNSSEC canonical order (RFC 4034 §6.1), types ascending. */
+  /** rrsets lists every RRset: the apex first, then names in DNSSEC canonical order (RFC 4034 §6.1), types ascending (SOA first). */
   rrsets(): RRset[] {
     const names = [...this.nodes.keys()].sort(canonicalCompare);
     const out: RRset[] = [];
@@ -88,27 +87,49 @@ export class Zone implements ZoneView {
     return out;
   }
 
-  /** size is the number of RRsets. */
-  get size(): number {
-    let n = 0;
-    for (const node of this.nodes.values()) n += node.size;
-    return n;
-  }
-
-  /** withRRset returns a snapshot with `set` replacing the RRset of its name and type. */
+  /** withRRset returns a snapshot with `set` replacing the RRset of its name and type (copy-on-write: O(names), no re-sort). */
   withRRset(set: RRset): Zone {
-    return Zone.build(
-      this.origin,
-      this.rrsets().filter((s) => !(s.name === set.name && s.type === set.type)).concat(set),
-    );
+    const nodes = new Map(this.nodes);
+    const before = this.nodes.get(set.name);
+    const node = new Map(before ?? []);
+    node.set(set.type, set);
+    nodes.set(set.name, node);
+    let names = this.names;
+    if (before === undefined) {
+      const copy = new Map(names);
+      countUp(copy, set.name, this.origin, 1);
+      names = copy;
+    }
+    return new Zone(this.origin, nodes, names, this.size + (before?.has(set.type) ? 0 : 1));
   }
 
   /** withoutRRset returns a snapshot without the RRset of `name` and `type`. */
   withoutRRset(name: string, type: number): Zone {
-    return Zone.build(
-      this.origin,
-      this.rrsets().filter((s) => !(s.name === name && s.type === type)),
-    );
+    const before = this.nodes.get(name);
+    if (before === undefined || !before.has(type)) return this;
+    const nodes = new Map(this.nodes);
+    const node = new Map(before);
+    node.delete(type);
+    let names = this.names;
+    if (node.size === 0) {
+      nodes.delete(name);
+      const copy = new Map(names);
+      countUp(copy, name, this.origin, -1);
+      names = copy;
+    } else {
+      nodes.set(name, node);
+    }
+    return new Zone(this.origin, nodes, names, this.size - 1);
+  }
+}
+
+/** countUp adds `by` to the count of `name` and of each ancestor up to the origin, dropping names that reach 0. */
+function countUp(names: Map<string, number>, name: string, origin: string, by: number): void {
+  for (let n = name; ; n = parentName(n)) {
+    const c = (names.get(n) ?? 0) + by;
+    if (c <= 0) names.delete(n);
+    else names.set(n, c);
+    if (n === origin || n === '') break;
   }
 }
 
@@ -126,31 +147,41 @@ export function canonicalCompare(a: string, b: string): number {
 }
 
 /**
- * validateZone checks a whole zone's RRsets and returns the first problem, or
- * undefined: every owner inside the zone; one SOA, at the apex, of one record;
- * no CNAME beside other data and no CNAME set of more than one record (RFC 1034
- * §3.6.2, RFC 2181 §10.1); no NS-less delegation problems are checked here.
+ * validateNode checks the RRsets of one name: inside the zone; an SOA only at
+ * the apex and of one record; no CNAME beside other data and no CNAME set of more
+ * than one record (RFC 1034 §3.6.2, RFC 2181 §10.1). Returns the problem or undefined.
  */
+export function validateNode(origin: string, name: string, node: ReadonlyMap<number, RRset> | undefined): string | undefined {
+  const display = (n: string) => (n === '' ? '.' : `${n}.`);
+  if (!inZone(name, origin)) return `${display(name)} is outside the zone ${display(origin)}`;
+  if (node === undefined) return name === origin ? `the zone ${display(origin)} needs an SOA record at its apex` : undefined;
+  for (const s of node.values()) {
+    if (s.rdata.length === 0) return `${display(name)} ${typeName(s.type)} has no records`;
+    if (s.type === TYPE.SOA && name !== origin) return `SOA records belong at the apex ${display(origin)}, not at ${display(name)}`;
+    if ((s.type === TYPE.SOA || s.type === TYPE.CNAME) && s.rdata.length > 1) return `${display(name)} may have only one ${typeName(s.type)} record`;
+  }
+  if (name === origin && !node.has(TYPE.SOA)) return `the zone ${display(origin)} needs an SOA record at its apex`;
+  if (node.has(TYPE.CNAME) && [...node.keys()].some((t) => t !== TYPE.CNAME && t !== TYPE.RRSIG && t !== TYPE.NSEC)) {
+    return `${display(name)} has a CNAME and other data; a CNAME must stand alone (RFC 1034 §3.6.2)`;
+  }
+  return undefined;
+}
+
+/** validateZone checks a whole zone's RRsets (an import, a zone file): validateNode for every name, each RRset given once. */
 export function validateZone(origin: string, sets: readonly RRset[]): string | undefined {
   const display = (n: string) => (n === '' ? '.' : `${n}.`);
-  const byName = new Map<string, Set<number>>();
+  const byName = new Map<string, Map<number, RRset>>();
   for (const s of sets) {
     if (!inZone(s.name, origin)) return `${display(s.name)} is outside the zone ${display(origin)}`;
-    if (s.rdata.length === 0) return `${display(s.name)} ${typeName(s.type)} has no records`;
-    if (s.type === TYPE.SOA && s.name !== origin) return `SOA records belong at the apex ${display(origin)}, not at ${display(s.name)}`;
-    if ((s.type === TYPE.SOA || s.type === TYPE.CNAME) && s.rdata.length > 1) {
-      return `${display(s.name)} may have only one ${typeName(s.type)} record`;
-    }
-    let types = byName.get(s.name);
-    if (types === undefined) byName.set(s.name, (types = new Set()));
-    if (types.has(s.type)) return `${display(s.name)} ${typeName(s.type)} is given twice`;
-    types.add(s.type);
+    let node = byName.get(s.name);
+    if (node === undefined) byName.set(s.name, (node = new Map()));
+    if (node.has(s.type)) return `${display(s.name)} ${typeName(s.type)} is given twice`;
+    node.set(s.type, s);
   }
-  if (!byName.get(origin)?.has(TYPE.SOA)) return `the zone ${display(origin)} needs an SOA record at its apex`;
-  for (const [name, types] of byName) {
-    if (types.has(TYPE.CNAME) && [...types].some((t) => t !== TYPE.CNAME && t !== TYPE.RRSIG && t !== TYPE.NSEC)) {
-      return `${display(name)} has a CNAME and other data; a CNAME must stand alone (RFC 1034 §3.6.2)`;
-    }
+  if (!byName.has(origin)) return `the zone ${display(origin)} needs an SOA record at its apex`;
+  for (const [name, node] of byName) {
+    const problem = validateNode(origin, name, node);
+    if (problem !== undefined) return problem;
   }
   return undefined;
 }
