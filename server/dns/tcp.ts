@@ -3,6 +3,9 @@ import type { ListenAddress } from '../../lib/config/listen';
 import type { DnsResponder } from '../../lib/dns/responder';
 import type { Log } from '../log';
 
+/** Answers written but not yet taken by the client, past which reading pauses (a client that sends and never reads). */
+const MAX_UNSENT = 256 * 1024;
+
 export interface TcpLimits {
   /** A connection with no complete query for this long is closed (RFC 7766 §6.2.3). */
   readonly idleTimeoutMs: number;
@@ -75,10 +78,33 @@ export class TcpListener {
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     const client = { address: socket.remoteAddress ?? '', transport: 'tcp' as const };
-    let pending: Buffer | undefined;
+    // Unread bytes: kept as a list and joined only when a whole message is there, so a
+    // message trickled in byte by byte costs linear, not quadratic, copying.
+    let chunks: Buffer[] = [];
+    let buffered = 0;
+    let need = 2;
     let inFlight = 0;
+    let writeBlocked = false;
+    // Reading pauses while too many answers wait for the resolver or the client does not read what we write.
+    const readIfAllowed = () => {
+      if (inFlight < this.limits.maxInFlight && !writeBlocked && socket.isPaused()) socket.resume();
+    };
+    const send = (data: Buffer) => {
+      if (socket.destroyed) return;
+      if (!socket.write(data) && socket.writableLength > MAX_UNSENT) {
+        writeBlocked = true;
+        socket.pause();
+        socket.once('drain', () => {
+          writeBlocked = false;
+          readIfAllowed();
+        });
+      }
+    };
     socket.on('data', (chunk: Buffer) => {
-      let buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
+      chunks.push(chunk);
+      buffered += chunk.length;
+      if (buffered < need) return;
+      let buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
       const out: Buffer[] = [];
       while (buf.length >= 2) {
         const len = buf.readUInt16BE(0);
@@ -96,21 +122,21 @@ export class TcpListener {
           inFlight++;
           if (inFlight >= this.limits.maxInFlight) socket.pause();
           r.then(
-            (late) => {
-              if (late !== undefined && !socket.destroyed) socket.write(frame([late]));
-            },
+            (late) => late !== undefined && send(frame([late])),
             (err: unknown) => this.log.debug('tcp query failed', { error: err as Error }),
           ).finally(() => {
             inFlight--;
-            if (inFlight < this.limits.maxInFlight && socket.isPaused()) socket.resume();
+            readIfAllowed();
           });
         } else if (r !== undefined) {
           out.push(r);
         }
       }
       // Keep only the unfinished message; copy it so the big read buffer can be freed.
-      pending = buf.length === 0 ? undefined : Buffer.from(buf);
-      if (out.length > 0) socket.write(frame(out));
+      chunks = buf.length === 0 ? [] : [Buffer.from(buf)];
+      buffered = buf.length;
+      need = buf.length >= 2 ? 2 + buf.readUInt16BE(0) : 2;
+      if (out.length > 0) send(frame(out));
     });
   }
 }
