@@ -86,7 +86,8 @@ const DELETE_LOG = 10_000;
  * writes. Each write is decided when it arrives — against the durable state plus
  * the writes queued before it, so that compare-and-set is exact under group
  * commit — gets the next store-wide index, is made durable, then becomes visible
- * and wakes the blocking reads that watch it.
+ * and wakes the blocking reads that watch it. One exception, for a disk that fails:
+ * a write decided against a queued write whose commit then fails still commits.
  */
 export class KvStore {
   private readonly entries = new Map<string, KvEntry>();
@@ -184,7 +185,9 @@ export class KvStore {
   async txn(ops: readonly TxnOp[]): Promise<{ index: number; results: (KvEntry | null)[] }> {
     if (ops.length > KV_LIMITS.txnOps) throw new TxnError(KV_LIMITS.txnOps, `a transaction holds at most ${KV_LIMITS.txnOps} operations`);
     const local = new Map<string, Pending>();
-    const see = (k: string) => (local.has(k) ? (local.get(k) ?? undefined) : this.view(k));
+    // A transaction that only reads answers from durable state; one that writes decides against queued writes too.
+    const readOnly = ops.every((op) => op.verb === 'get' || op.verb === 'check-index');
+    const see = (k: string) => (local.has(k) ? (local.get(k) ?? undefined) : readOnly ? this.entries.get(k) : this.view(k));
     const changes: Change[] = [];
     /** Entries this transaction sets: their indexes are known only at commit. */
     const placeholders = new Set<KvEntry>();
@@ -344,32 +347,42 @@ export class KvStore {
   }
 
   private apply(decided: Map<string, Pending>, index: number): void {
+    // A few keys are spliced into the sorted list; many (a large delete-tree) rebuild it once.
+    const bulk = decided.size > 64;
+    let removed: Set<string> | undefined;
+    let added = false;
     for (const [k, v] of decided) {
       if (this.pending.get(k) === v) this.pending.delete(k);
       const had = this.entries.has(k);
       if (v === null) {
         if (had) {
           this.entries.delete(k);
-          this.sorted.splice(lowerBound(this.sorted, k), 1);
+          if (bulk) (removed ??= new Set()).add(k);
+          else this.sorted.splice(lowerBound(this.sorted, k), 1);
         }
         this.deletes.push({ key: k, index });
       } else {
         this.entries.set(k, v);
-        if (!had) this.sorted.splice(lowerBound(this.sorted, k), 0, k);
+        if (!had) {
+          if (bulk) added = true;
+          else this.sorted.splice(lowerBound(this.sorted, k), 0, k);
+        }
       }
     }
+    if (added) this.sorted = [...this.entries.keys()].sort();
+    else if (removed !== undefined) this.sorted = this.sorted.filter((k) => !removed.has(k));
     if (this.deletes.length > DELETE_LOG) {
       const dropped = this.deletes.splice(0, this.deletes.length - DELETE_LOG);
       this.floor = Math.max(this.floor, dropped[dropped.length - 1]!.index);
     }
     this.committedIndex = Math.max(this.committedIndex, index);
+    if (this.waiters.size === 0) return;
+    const changed = [...decided.keys()].sort();
     for (const w of [...this.waiters]) {
-      for (const k of decided.keys()) {
-        if (matches(w.view, k)) {
-          w.resolve();
-          break;
-        }
-      }
+      // Changed keys are sorted: a key view is a lookup, a prefix view the first changed key at or after the prefix.
+      const probe = 'key' in w.view ? w.view.key : w.view.prefix;
+      const next = changed[lowerBound(changed, probe)];
+      if (next !== undefined && matches(w.view, next)) w.resolve();
     }
   }
 }
