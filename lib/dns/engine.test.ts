@@ -274,6 +274,27 @@ describe('responder: prebuilt answers', () => {
     assert.equal(r.stats.fastAnswers, 1);
   });
 
+  test('an answer too large for plain UDP is prebuilt once, not stored again for every such query', () => {
+    const { engine, registry } = setup();
+    for (let i = 0; i < 60; i++) registry.instances.push(instance(`b${i}`, `192.0.2.${i + 1}`, { name: 'big' }));
+    const r = new DnsResponder(engine, { now: () => 0 });
+    for (let i = 0; i < 5; i++) {
+      const d = dnsPacket.decode(r.respond(wireQuery('big.discovery.nekoq.internal'), client) as Buffer);
+      assert.equal(d.flag_tc, true);
+    }
+    assert.equal(r.cachedAnswers, 1);
+    const tcp = dnsPacket.decode(r.respond(wireQuery('big.discovery.nekoq.internal'), { address: '', transport: 'tcp' }) as Buffer);
+    assert.equal(tcp.answers!.length, 60);
+    assert.equal(r.stats.fastAnswers, 1);
+  });
+
+  test('the cache starts over when its byte budget is reached', () => {
+    const { engine } = setup();
+    const r = new DnsResponder(engine, { now: () => 0, maxCachedBytes: 1000 });
+    for (let i = 0; i < 30; i++) r.respond(wireQuery(`n${i}.example.com`), client);
+    assert.ok(r.cachedAnswers > 0 && r.cachedAnswers < 30, `${r.cachedAnswers} answers held`);
+  });
+
   test('malformed messages get FORMERR, responses are dropped, and nothing throws', () => {
     const { engine } = setup();
     const r = new DnsResponder(engine);

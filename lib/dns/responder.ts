@@ -5,8 +5,9 @@ import { DEFAULT_EDNS_PAYLOAD, encodeError, encodeResponse, isBadQuery, MAX_MESS
 export interface ResponderOptions {
   /** Our EDNS UDP payload size: the largest UDP response we send ([dns] edns_udp_size). */
   readonly ednsPayload?: number;
-  /** Most prebuilt answers kept; the cache starts over when full. */
+  /** Most prebuilt answers kept, and most bytes they may take; the cache starts over when either is reached. */
   readonly maxCachedAnswers?: number;
+  readonly maxCachedBytes?: number;
   readonly now?: () => number;
 }
 
@@ -38,15 +39,18 @@ interface FastKey {
  * question, EDNS presence and the DO bit; `invalidate()` drops them all and must
  * be called the moment local data changes; an answer built from leases is also
  * dropped once its earliest lease ends. A prebuilt answer larger than the UDP
- * limit of the query goes to the full path, which truncates it.
+ * limit of the query goes to the full path, which truncates it. The cache holds at
+ * most maxCachedAnswers answers and maxCachedBytes bytes and starts over when
+ * either is reached (a flood of distinct names costs hit rate, never memory).
  */
 export class DnsResponder {
   /** Prebuilt answers by variant (0: no EDNS, 1: EDNS, 2: EDNS with DO), each keyed by the lower-cased question bytes. */
   private cache: Map<string, CachedAnswer>[] = [new Map(), new Map(), new Map()];
-  private cached = 0;
+  private cachedBytes = 0;
   private generation = 0;
   private readonly payload: number;
   private readonly maxEntries: number;
+  private readonly maxBytes: number;
   private readonly now: () => number;
   /** Counters for /metrics. */
   readonly stats = { fastAnswers: 0, fullAnswers: 0, dropped: 0, errors: 0 };
@@ -57,14 +61,15 @@ export class DnsResponder {
   ) {
     this.payload = opts.ednsPayload ?? DEFAULT_EDNS_PAYLOAD;
     this.maxEntries = opts.maxCachedAnswers ?? 20_000;
+    this.maxBytes = opts.maxCachedBytes ?? 32 * 1024 * 1024;
     this.now = opts.now ?? Date.now;
   }
 
   /** invalidate forgets every prebuilt answer; call it synchronously with every change to local data. */
   invalidate(): void {
     this.generation++;
-    if (this.cached > 0) this.cache = [new Map(), new Map(), new Map()];
-    this.cached = 0;
+    if (this.cachedBytes > 0) this.cache = [new Map(), new Map(), new Map()];
+    this.cachedBytes = 0;
   }
 
   /** cachedAnswers is the number of prebuilt answers held. */
@@ -79,6 +84,7 @@ export class DnsResponder {
       if (hit !== undefined) {
         if (hit.until !== Infinity && this.now() >= hit.until) {
           this.cache[fast.variant]!.delete(fast.key);
+          this.cachedBytes -= hit.wire.length;
         } else if (client.transport !== 'udp' || hit.wire.length <= Math.min(fast.udpLimit, this.payload)) {
           this.stats.fastAnswers++;
           return patch(hit.wire, msg, fast.questionEnd);
@@ -113,11 +119,20 @@ export class DnsResponder {
 
   private encode(query: Query, out: Outcome, client: Client, fast: FastKey | undefined, generation: number): Buffer {
     const limit = client.transport === 'udp' ? udpLimit(query, this.payload) : MAX_MESSAGE;
-    const cacheable = fast !== undefined && out.cacheUntil !== undefined && generation === this.generation && out.cacheUntil > this.now();
+    const cacheable =
+      fast !== undefined &&
+      out.cacheUntil !== undefined &&
+      generation === this.generation &&
+      out.cacheUntil > this.now() &&
+      // Held already: this query is one its UDP limit keeps from the prebuilt answer.
+      !this.cache[fast.variant]!.has(fast.key);
     if (!cacheable) return encodeResponse(query, out, limit, this.payload);
     const full = encodeResponse(query, out, MAX_MESSAGE, this.payload);
-    if (++this.cached > this.maxEntries) this.invalidate();
-    this.cache[fast.variant]!.set(fast.key, { wire: full, until: out.cacheUntil! });
+    if (full.length <= MAX_CACHED_ANSWER) {
+      if (this.cachedAnswers >= this.maxEntries || this.cachedBytes + full.length > this.maxBytes) this.invalidate();
+      this.cache[fast.variant]!.set(fast.key, { wire: full, until: out.cacheUntil! });
+      this.cachedBytes += full.length;
+    }
     return full.length <= limit ? full : encodeResponse(query, out, limit, this.payload);
   }
 
@@ -140,6 +155,8 @@ function patch(wire: Buffer, query: Buffer, questionEnd: number): Buffer {
 }
 
 const lowerScratch = Buffer.allocUnsafe(512);
+/** Answers larger than this are built each time (rare, and they would crowd the cache out). */
+const MAX_CACHED_ANSWER = 16 * 1024;
 
 /**
  * fastKey reads a plain query — QR clear, opcode QUERY, qdcount 1, no answer or
