@@ -23,6 +23,19 @@ describe('loadConfig', () => {
     assert.equal(c.node.shutdownTimeoutMs, 10_000);
     assert.equal(c.registry.defaultTtlSeconds, 30);
     assert.equal(c.log.level, 'info');
+    assert.deepEqual(c.dns.zoneFiles, []);
+    assert.equal(c.dns.ednsUdpSize, 1232);
+    assert.equal(c.dns.tcpIdleTimeoutMs, 10_000);
+    assert.equal(c.dns.tcpMaxConnections, 1000);
+    assert.deepEqual(c.dns.nameserverAddresses, ['127.0.0.1']);
+    assert.equal(c.kv.bootstrapPrefix, 'bootstrap/');
+  });
+
+  it('publishes no name server address for a wildcard DNS listener unless told one', () => {
+    assert.deepEqual(load('[dns]\nlisten = "0.0.0.0:53"').dns.nameserverAddresses, []);
+    assert.deepEqual(load('[dns]\nlisten = "[::]:53"\nnameserver_addresses = ["10.0.0.5", "fd00::5"]').dns.nameserverAddresses, ['10.0.0.5', 'fd00::5']);
+    assert.throws(() => load('[dns]\nnameserver_addresses = ["ns1"]'), /dns\.nameserver_addresses\.0: must be an IPv4 or IPv6 literal/);
+    assert.throws(() => load('[kv]\nbootstrap_prefix = "/abs/"'), /kv\.bootstrap_prefix/);
   });
 
   it('reads every section into the runtime shape and freezes it', () => {

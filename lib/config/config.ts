@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
@@ -75,6 +76,10 @@ const FileSchema = z.strictObject({
         .default('nekoq.internal.'),
       ttl: z.number().int().min(0).max(86_400).default(30),
       zone_files: z.array(path).max(10_000).default([]),
+      nameserver_addresses: z
+        .array(z.string().refine((a) => isIP(a) !== 0, { message: 'must be an IPv4 or IPv6 literal' }))
+        .max(16)
+        .optional(),
       edns_udp_size: z.number().int().min(512).max(4096).default(1232),
       tcp_idle_timeout: duration(100, 300_000).default('10s'),
       tcp_max_connections: z.number().int().min(1).max(100_000).default(1000),
@@ -135,6 +140,8 @@ export interface Config {
     readonly serviceZone: string;
     readonly ttl: number;
     readonly zoneFiles: readonly string[];
+    /** Published at ns.<service zone>; from [dns] nameserver_addresses, else the listen address unless it is a wildcard. */
+    readonly nameserverAddresses: readonly string[];
     readonly ednsUdpSize: number;
     readonly tcpIdleTimeoutMs: number;
     readonly tcpMaxConnections: number;
@@ -222,6 +229,8 @@ function toConfig(f: FileConfig, source: string | undefined, ctx: ConfigContext)
       serviceZone: f.dns.service_zone,
       ttl: f.dns.ttl,
       zoneFiles: f.dns.zone_files.map(abs),
+      nameserverAddresses:
+        f.dns.nameserver_addresses ?? (['0.0.0.0', '::'].includes(addr(f.dns.listen).host) ? [] : [addr(f.dns.listen).host]),
       ednsUdpSize: f.dns.edns_udp_size,
       tcpIdleTimeoutMs: parseDuration(f.dns.tcp_idle_timeout)!,
       tcpMaxConnections: f.dns.tcp_max_connections,

@@ -19,7 +19,7 @@ export interface ServiceZoneOptions {
   readonly origin: string;
   /** TTL of every record, and the negative TTL ([dns] ttl). */
   readonly ttl: number;
-  /** Addresses of this server, published at ns.<origin>; may be empty (a wildcard listen address). */
+  /** Addresses of this server, published at ns.<origin>; may be empty (then ns.<origin> answers NODATA). */
   readonly nameserverAddresses: readonly string[];
 }
 
@@ -95,6 +95,8 @@ export class ServiceZone implements ZoneView, ZoneSource {
     if (this.node(name) !== undefined) return true;
     const labels = this.relative(name);
     if (labels === undefined) return name === this.origin;
+    // ns.<origin> is the zone's name server: it exists (NODATA) even when no address is known.
+    if (name === this.nsName) return true;
     if (labels.length === 1) return this.registry.services(labels[0]!).length > 0;
     if (labels.length === 2 && labels[0]!.startsWith('_')) {
       // _<protocol>.<type>: an empty non-terminal when an instance of the type uses the protocol.

@@ -44,8 +44,6 @@ export class DnsService {
       }
     });
     this.zones = new ZoneStore(store.durable, new SqliteZoneJournal(store.db), files);
-    const host = config.dns.listen.host;
-    const wildcard = host === '0.0.0.0' || host === '::';
     this.serviceZone = new ServiceZone(
       {
         service: (type, name) => registry.service(type, name),
@@ -54,7 +52,7 @@ export class DnsService {
           return registry.index;
         },
       },
-      { origin: config.dns.serviceZone.slice(0, -1), ttl: config.dns.ttl, nameserverAddresses: wildcard ? [] : [host] },
+      { origin: config.dns.serviceZone.slice(0, -1), ttl: config.dns.ttl, nameserverAddresses: config.dns.nameserverAddresses },
     );
     // The stages, in order (lib/dns/engine.ts states the contract).
     this.engine = new QueryEngine([localDataStage([this.serviceZone, this.zones]), refuseStage]);

@@ -133,7 +133,11 @@ export function dohStreamHandler(responder: DnsResponder): (stream: ServerHttp2S
         stream.on('end', () => {
           if (size > MAX_DOH_BODY) return;
           if (size === 0) return fail(new ApiError('invalid_query', 'the body is empty; send a DNS message'));
-          answer(responder, Buffer.concat(chunks), address, ok, fail);
+          try {
+            answer(responder, Buffer.concat(chunks), address, ok, fail);
+          } catch (err) {
+            fail(err);
+          }
         });
       } else {
         throw new ApiError('method_not_allowed', `${String(method)} is not allowed here`, { headers: { allow: 'GET, POST' } });

@@ -83,6 +83,9 @@ export class HttpFront {
       else onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     });
     server.setTimeout(120_000);
+    // HTTP/1.1 connections on this listener are served by node:http's connection handler,
+    // which reads these from the server object.
+    Object.assign(server, { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 60_000 });
     const take = this.deps.http2Stream;
     if (take !== undefined) {
       // The compatibility layer turns each stream into a request/response pair through its own 'stream'

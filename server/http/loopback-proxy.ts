@@ -10,7 +10,7 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-en
  * server on 127.0.0.1 (the web manager's, in its worker thread) and streams the
  * answers back. It takes node:http and HTTP/2 compatibility objects alike, so the
  * web manager is reached over HTTP/1.1 and HTTP/2. The Host header is kept;
- * X-Forwarded-Proto and X-Forwarded-For say how and from where the request came.
+ * X-Forwarded-Host, -Proto and -For are set here (a client's are replaced).
  */
 export class LoopbackProxy {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 128 });
@@ -27,6 +27,8 @@ export class LoopbackProxy {
       if (!k.startsWith(':') && v !== undefined && !HOP_BY_HOP.includes(k)) headers[k] = v;
     }
     headers.host = (req.headers[':authority'] as string | undefined) ?? req.headers.host;
+    // next-auth builds redirects from X-Forwarded-Host when present: never take a client's.
+    headers['x-forwarded-host'] = headers.host;
     headers['x-forwarded-proto'] = secure ? 'https' : 'http';
     headers['x-forwarded-for'] = req.socket?.remoteAddress ?? '';
     const upstream = request({ host: '127.0.0.1', port: this.port, method: req.method, path: req.url, headers, agent: this.agent }, (answer) => {
@@ -37,7 +39,12 @@ export class LoopbackProxy {
     });
     upstream.on('error', (err) => {
       this.log.warn('forwarding to the web manager failed', { error: err });
-      if (!res.headersSent) (res as ServerResponse).writeHead(502, { 'content-type': 'text/plain' });
+      if (res.headersSent) {
+        // Cut the answer rather than end it: a truncated page must not look complete.
+        (res as ServerResponse).destroy();
+        return;
+      }
+      (res as ServerResponse).writeHead(502, { 'content-type': 'text/plain' });
       res.end();
     });
     res.once('close', () => {
