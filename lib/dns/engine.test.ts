@@ -288,11 +288,18 @@ describe('responder: prebuilt answers', () => {
     assert.equal(r.stats.fastAnswers, 1);
   });
 
-  test('the cache starts over when its byte budget is reached', () => {
+  test('at its byte or count budget the cache drops its oldest answers and keeps the newest', () => {
     const { engine } = setup();
     const r = new DnsResponder(engine, { now: () => 0, maxCachedBytes: 1000 });
     for (let i = 0; i < 30; i++) r.respond(wireQuery(`n${i}.example.com`), client);
     assert.ok(r.cachedAnswers > 0 && r.cachedAnswers < 30, `${r.cachedAnswers} answers held`);
+    const counted = new DnsResponder(engine, { now: () => 0, maxCachedAnswers: 8 });
+    for (let i = 0; i < 20; i++) counted.respond(wireQuery(`m${i}.example.com`), client);
+    assert.ok(counted.cachedAnswers <= 8);
+    counted.respond(wireQuery('m19.example.com'), client);
+    assert.equal(counted.stats.fastAnswers, 1, 'the newest answer is still held');
+    counted.respond(wireQuery('m0.example.com'), client);
+    assert.equal(counted.stats.fastAnswers, 1, 'the oldest was dropped');
   });
 
   test('malformed messages get FORMERR, responses are dropped, and nothing throws', () => {

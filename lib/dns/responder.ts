@@ -40,8 +40,8 @@ interface FastKey {
  * be called the moment local data changes; an answer built from leases is also
  * dropped once its earliest lease ends. A prebuilt answer larger than the UDP
  * limit of the query goes to the full path, which truncates it. The cache holds at
- * most maxCachedAnswers answers and maxCachedBytes bytes and starts over when
- * either is reached (a flood of distinct names costs hit rate, never memory).
+ * most maxCachedAnswers answers and maxCachedBytes bytes; reaching either drops
+ * the oldest quarter (a flood of distinct names costs hit rate, never memory).
  */
 export class DnsResponder {
   /** Prebuilt answers by variant (0: no EDNS, 1: EDNS, 2: EDNS with DO), each keyed by the lower-cased question bytes. */
@@ -129,11 +129,28 @@ export class DnsResponder {
     if (!cacheable) return encodeResponse(query, out, limit, this.payload);
     const full = encodeResponse(query, out, MAX_MESSAGE, this.payload);
     if (full.length <= MAX_CACHED_ANSWER) {
-      if (this.cachedAnswers >= this.maxEntries || this.cachedBytes + full.length > this.maxBytes) this.invalidate();
+      if (this.cachedAnswers >= this.maxEntries || this.cachedBytes + full.length > this.maxBytes) this.evictOldest();
       this.cache[fast.variant]!.set(fast.key, { wire: full, until: out.cacheUntil! });
       this.cachedBytes += full.length;
     }
     return full.length <= limit ? full : encodeResponse(query, out, limit, this.payload);
+  }
+
+  /**
+   * evictOldest makes room by dropping the oldest quarter of each variant's answers
+   * (Maps iterate in insertion order): a flood of distinct names pushes out old
+   * answers instead of emptying the cache, and an answer still in use is rebuilt
+   * on its next query.
+   */
+  private evictOldest(): void {
+    for (const map of this.cache) {
+      let drop = Math.ceil(map.size / 4);
+      for (const [key, answer] of map) {
+        if (drop-- <= 0) break;
+        map.delete(key);
+        this.cachedBytes -= answer.wire.length;
+      }
+    }
   }
 
   private servfail(query: Query): Buffer {
