@@ -18,8 +18,8 @@ import type { ZoneSource } from './zone';
  *   NOERROR   an answer, a referral (aa clear) or NODATA (SOA in authority);
  *   NXDOMAIN  the name does not exist in the local zone that holds it (SOA in authority);
  *   REFUSED   the name is outside every local zone and no resolver will take it
- *             (recursion is off or the client may not recurse), a zone transfer,
- *             or a class other than IN;
+ *             (recursion is off or the client may not recurse; EDE 20), a zone
+ *             transfer (EDE 18), or a class other than IN;
  *   NOTIMP    a query type we do not implement (MAILA, MAILB);
  *   FORMERR   OPT asked for as a question type.
  *
@@ -67,7 +67,10 @@ export const refuseStage: Stage = {
   answer: () => REFUSED,
 };
 
-const REFUSED: Outcome = { rcode: RCODE.REFUSED, aa: false, answer: [], authority: [], additional: [] };
+/** REFUSED for a name outside every local zone: EDE 20, Not Authoritative (RFC 8914 §4.21). */
+const REFUSED: Outcome = { rcode: RCODE.REFUSED, aa: false, answer: [], authority: [], additional: [], ede: 20 };
+/** REFUSED for a zone transfer: EDE 18, Prohibited (RFC 8914 §4.19). */
+const TRANSFER_REFUSED: Outcome = { ...REFUSED, ede: 18 };
 const reply = (rcode: number): Outcome => ({ rcode, aa: false, answer: [], authority: [], additional: [] });
 
 /** QueryEngine runs a query through its stages; see the contract above. */
@@ -83,7 +86,7 @@ export class QueryEngine {
         return reply(RCODE.FORMERR);
       case TYPE.AXFR:
       case TYPE.IXFR:
-        return REFUSED;
+        return TRANSFER_REFUSED;
       case TYPE.MAILA:
       case TYPE.MAILB:
         return reply(RCODE.NOTIMP);

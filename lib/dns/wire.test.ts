@@ -141,6 +141,15 @@ describe('encodeResponse', () => {
     assert.deepEqual([d.id, rcodeOf(d), d.type], [0xabcd, 'FORMERR', 'response']);
   });
 
+  test('an Extended DNS Error goes in the OPT when the query had EDNS, and nowhere otherwise', () => {
+    const refused = { rcode: RCODE.REFUSED, aa: false, answer: [], authority: [], additional: [], ede: 20 };
+    const withEdns = dnsPacket.decode(encodeResponse(q('www.example.org', 'A', { additionals: [opt()] }), refused, 1232));
+    const o = withEdns.additionals![0] as unknown as { options: { code: number; data: Buffer }[] };
+    assert.deepEqual(o.options.map((x) => [x.code, x.data.readUInt16BE(0)]), [[15, 20]]);
+    const plain = encodeResponse(q('www.example.org'), refused, 512);
+    assert.equal(dnsPacket.decode(plain).additionals!.length, 0);
+  });
+
   test('minTtl is the smallest TTL over all sections, OPT excluded', () => {
     const wire = encodeResponse(
       q('www.example.com', 'A', { additionals: [opt()] }),

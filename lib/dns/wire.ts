@@ -22,6 +22,7 @@ const FLAG_RD = 0x0100;
 const FLAG_RA = 0x0080;
 const FLAG_CD = 0x0010;
 const EDNS_DO = 0x8000;
+const EDNS_OPTION_EDE = 15;
 
 /** The EDNS0 part of a query (RFC 6891 §6.1.3). */
 export interface Edns {
@@ -177,6 +178,8 @@ export interface Response {
   readonly rcode: number;
   readonly aa: boolean;
   readonly ra?: boolean;
+  /** Extended DNS Error (RFC 8914) sent in the OPT when the query had EDNS: 18 Prohibited, 20 Not Authoritative. */
+  readonly ede?: number;
   readonly answer: readonly RRset[];
   readonly authority: readonly RRset[];
   readonly additional: readonly RRset[];
@@ -194,7 +197,7 @@ const scratch = Buffer.allocUnsafe(MAX_MESSAGE);
  */
 export function encodeResponse(query: Query, resp: Response, limit: number, payload = DEFAULT_EDNS_PAYLOAD): Buffer {
   const buf = scratch;
-  const optSize = query.edns === undefined ? 0 : 11;
+  const optSize = query.edns === undefined ? 0 : resp.ede === undefined ? 11 : 17;
   const max = Math.min(limit, MAX_MESSAGE) - optSize;
   const qlen = query.questionEnd - 12;
   query.raw.copy(buf, 12, 12, query.questionEnd);
@@ -230,8 +233,16 @@ export function encodeResponse(query: Query, resp: Response, limit: number, payl
     buf[off + 5] = resp.rcode >> 4;
     buf[off + 6] = 0;
     buf.writeUInt16BE(query.edns.do ? EDNS_DO : 0, off + 7);
-    buf.writeUInt16BE(0, off + 9);
-    off += 11;
+    if (resp.ede === undefined) {
+      buf.writeUInt16BE(0, off + 9);
+      off += 11;
+    } else {
+      buf.writeUInt16BE(6, off + 9);
+      buf.writeUInt16BE(EDNS_OPTION_EDE, off + 11);
+      buf.writeUInt16BE(2, off + 13);
+      buf.writeUInt16BE(resp.ede, off + 15);
+      off += 17;
+    }
     arcount++;
   }
   let flags = FLAG_QR | (query.opcode << 11) | (resp.rcode & 0xf);

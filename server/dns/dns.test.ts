@@ -222,6 +222,23 @@ describe('DNS over UDP, TCP and DoH with real clients', () => {
 
   test('names outside every local zone are REFUSED while recursion is off; EDNS version 1 gets BADVERS', async () => {
     assert.equal((await query('dig', 'udp', ours.udp, 'www.example.org', 'A')).rcode, 'REFUSED');
+    const ede = await new Promise<Buffer>((resolve, reject) => {
+      const s = createSocket('udp4');
+      s.once('message', (m) => (s.close(), resolve(m)));
+      s.once('error', reject);
+      s.send(
+        dnsPacket.encode({
+          id: 8,
+          type: 'query',
+          questions: [{ name: 'www.example.org', type: 'A', class: 'IN' }],
+          additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0 } as unknown as dnsPacket.Answer],
+        }),
+        ours.udp.port,
+        '127.0.0.1',
+      );
+    });
+    const opt = dnsPacket.decode(ede).additionals![0] as unknown as { options: { code: number; data: Buffer }[] };
+    assert.deepEqual(opt.options.map((o) => [o.code, o.data.readUInt16BE(0)]), [[15, 20]], 'EDE 20, Not Authoritative (RFC 8914)');
     const badvers = await new Promise<Buffer>((resolve, reject) => {
       const s = createSocket('udp4');
       s.once('message', (m) => (s.close(), resolve(m)));
