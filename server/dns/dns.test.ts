@@ -379,6 +379,21 @@ describe('DNS over UDP, TCP and DoH with real clients', () => {
     );
     assert.ok(closedAt - sentAt >= 900, `idle connection closed after the 1s timeout, not ${Math.round(closedAt - sentAt)} ms`);
 
+    // A message trickled a byte every 400 ms never completes: the connection closes once the
+    // message has taken longer than the idle timeout (1 s), although it is never idle that long.
+    const slow = await openSocket(ours.tcp.port);
+    const slowClosed = new Promise<number>((resolve) => slow.once('close', () => resolve(performance.now())));
+    const slowStart = performance.now();
+    const slowFrame = frames[0]!;
+    let sentBytes = 0;
+    const trickle = setInterval(() => {
+      if (sentBytes < slowFrame.length && !slow.destroyed) slow.write(slowFrame.subarray(sentBytes, ++sentBytes));
+    }, 400);
+    const slowAt = await slowClosed;
+    clearInterval(trickle);
+    assert.ok(sentBytes < slowFrame.length, 'closed before the message was complete');
+    assert.ok(slowAt - slowStart < 3000, `closed after ${Math.round(slowAt - slowStart)} ms`);
+
     const held = await Promise.all(Array.from({ length: 20 }, () => openSocket(ours.tcp.port)));
     const extra = connect(ours.tcp.port, '127.0.0.1');
     const extraClosed = await new Promise<boolean>((resolve) => {

@@ -100,7 +100,15 @@ export class TcpListener {
         });
       }
     };
+    // A message must arrive whole within the idle timeout of its first byte: trickling a
+    // byte now and then does not keep a connection (RFC 7766 §6.2.3 wants servers to bound this).
+    let partialSince = 0;
     socket.on('data', (chunk: Buffer) => {
+      if (buffered === 0) partialSince = performance.now();
+      else if (performance.now() - partialSince > this.limits.idleTimeoutMs) {
+        socket.destroy();
+        return;
+      }
       chunks.push(chunk);
       buffered += chunk.length;
       if (buffered < need) return;
@@ -134,6 +142,7 @@ export class TcpListener {
       }
       // Keep only the unfinished message; copy it so the big read buffer can be freed.
       chunks = buf.length === 0 ? [] : [Buffer.from(buf)];
+      if (buf.length > 0 && buffered !== buf.length) partialSince = performance.now();
       buffered = buf.length;
       need = buf.length >= 2 ? 2 + buf.readUInt16BE(0) : 2;
       if (out.length > 0) send(frame(out));
