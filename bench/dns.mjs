@@ -10,15 +10,15 @@
 // Needs: apt-get install -y dnsperf nsd knot unbound nghttp2-client openssl
 // Exit: 0 when every server ran (goals met or not: it is a benchmark, not a test),
 //       2 when ours failed (to build, start or answer correctly), 1 on any other failure.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildState } from '../scripts/build-state.mjs';
+import { createHarness, missingTools } from './harness.mjs';
 import { checkAnswer, dnsperfFile, ORIGIN, queries, unboundLocalData, wireQuery, zoneFile } from './dns-zone.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,191 +55,13 @@ const WARMUP_SECONDS = 1;
 const runOurs = opts.only !== 'refs';
 const runRefs = opts.only !== 'ours';
 
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-const pinned = (core, cmd, args) => (hasTaskset ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const log = (s) => process.stderr.write(`${s}\n`);
+const h = createHarness('dns bench', 'nekoq-dns-bench-');
+const { dir, live, hasTaskset, pinned, sleep, log, stop, cleanup, startServer, logTail, run, freePort } = h;
 
-const needed = ['dnsperf', 'h2load', 'openssl', ...(runRefs ? ['nsd', 'knotd', 'unbound'] : [])];
-const missingTools = needed.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
-if (missingTools.length) {
-  console.error(`dns bench: missing ${missingTools.join(', ')}: apt-get install -y dnsperf nsd knot unbound nghttp2-client openssl`);
+const missing = missingTools(['dnsperf', 'h2load', 'openssl', ...(runRefs ? ['nsd', 'knotd', 'unbound'] : [])]);
+if (missing.length) {
+  console.error(`dns bench: missing ${missing.join(', ')}: apt-get install -y dnsperf nsd knot unbound nghttp2-client openssl`);
   process.exit(1);
-}
-
-// ---------------------------------------------------------------- processes and clean-up
-const dir = mkdtempSync(join(tmpdir(), 'nekoq-dns-bench-'));
-const live = new Set(); // every child we started, servers and load generators
-
-function descendants(pid) {
-  const out = [];
-  let tasks = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const t of tasks) {
-    let kids = '';
-    try {
-      kids = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8');
-    } catch {}
-    for (const k of kids.split(/\s+/).filter(Boolean).map(Number)) out.push(k, ...descendants(k));
-  }
-  return out;
-}
-const killPid = (pid, sig) => {
-  try {
-    process.kill(pid, sig);
-  } catch {}
-};
-
-/** stop ends a child (and, should it linger, the processes it forked), by pid. */
-async function stop(child) {
-  if (!live.has(child)) return;
-  const kids = descendants(child.pid);
-  const exited = new Promise((r) => child.once('exit', r));
-  killPid(child.pid, 'SIGTERM');
-  const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-  if (!done) killPid(child.pid, 'SIGKILL');
-  for (const k of kids) killPid(k, 'SIGKILL'); // nsd's workers and xfrd end with their parent; this is a backstop
-  live.delete(child);
-}
-
-let stopping = false; // set on a signal: nothing new is started
-function cleanupSync() {
-  for (const c of live) {
-    const kids = descendants(c.pid);
-    killPid(c.pid, 'SIGKILL');
-    for (const k of kids) killPid(k, 'SIGKILL');
-  }
-  live.clear();
-  rmSync(dir, { recursive: true, force: true });
-}
-async function cleanup() {
-  await Promise.all([...live].map(stop));
-  cleanupSync();
-}
-process.on('exit', cleanupSync);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    if (stopping) return;
-    stopping = true;
-    log(`\ndns bench: ${sig}, stopping servers`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-
-/** startServer spawns a server pinned to core 0, its output to <dir>/<name>.log. */
-function startServer(name, cmd, args, options = {}) {
-  if (stopping) throw new Error('interrupted');
-  const logFile = join(dir, `${name}.log`);
-  const fd = openSync(logFile, 'a');
-  const [c, a] = pinned(0, cmd, args);
-  const child = spawn(c, a, { stdio: ['ignore', fd, fd], ...options });
-  closeSync(fd);
-  live.add(child);
-  child.exitInfo = undefined;
-  child.once('exit', (code, signal) => {
-    child.exitInfo = signal ? `signal ${signal}` : `exit code ${code}`;
-    live.delete(child);
-  });
-  child.once('error', (e) => {
-    child.exitInfo = e.message;
-    live.delete(child);
-  });
-  child.logFile = logFile;
-  return child;
-}
-const logTail = (child) => {
-  try {
-    return readFileSync(child.logFile, 'utf8').trim().split('\n').slice(-15).join('\n');
-  } catch {
-    return '';
-  }
-};
-
-/**
- * run runs a load generator pinned to core 1 for about `seconds` and collects its output;
- * with serverPid, it also samples the CPU time of the server (and of the processes it
- * forked) and of the load generator between 0.2 s after the start and 0.2 s before the end.
- */
-function run(cmd, args, { seconds, serverPid } = {}) {
-  const [c, a] = pinned(1, cmd, args);
-  return new Promise((res, rej) => {
-    if (stopping) return rej(new Error('interrupted'));
-    const child = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
-    let cpu;
-    if (serverPid && seconds) {
-      const sample = () => ({ t: process.hrtime.bigint(), server: treeTicks(serverPid), load: treeTicks(child.pid) });
-      let first;
-      const t1 = setTimeout(() => (first = sample()), 200);
-      const t2 = setTimeout(() => {
-        const last = sample();
-        const secs = Number(last.t - first.t) / 1e9;
-        cpu = { serverPct: (100 * (last.server - first.server)) / CLK_TCK / secs, loadPct: (100 * (last.load - first.load)) / CLK_TCK / secs };
-      }, Math.max(400, seconds * 1000 - 200));
-      child.once('close', () => (clearTimeout(t1), clearTimeout(t2)));
-    }
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', (e) => {
-      live.delete(child);
-      rej(e);
-    });
-    child.once('close', (code, signal) => {
-      live.delete(child);
-      res({ code, signal, stdout, stderr, cpu });
-    });
-  });
-}
-
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-/** cpuTicks is utime+stime of a whole process (all its threads) from /proc/<pid>/stat; 0 once it is gone. */
-function cpuTicks(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // fields 14 and 15 of proc(5)
-  } catch {
-    return 0;
-  }
-}
-/** treeTicks adds the processes pid forked (NSD answers from a child process). */
-const treeTicks = (pid) => [pid, ...descendants(pid)].reduce((n, p) => n + cpuTicks(p), 0);
-
-// ---------------------------------------------------------------- ports
-const taken = new Set();
-async function tryPort(port) {
-  const tcp = net.createServer();
-  const ok = await new Promise((r) => {
-    tcp.once('error', () => r(false));
-    tcp.listen(port, '127.0.0.1', () => r(true));
-  });
-  if (!ok) return 0;
-  const got = tcp.address().port;
-  const udp = dgram.createSocket('udp4');
-  const udpOk = await new Promise((r) => {
-    udp.once('error', () => r(false));
-    udp.bind(got, '127.0.0.1', () => r(true));
-  });
-  await new Promise((r) => tcp.close(r));
-  if (udpOk) await new Promise((r) => udp.close(r));
-  return udpOk ? got : 0;
-}
-/** freePort returns a port free for both TCP and UDP on 127.0.0.1 (DNS listens on both). */
-async function freePort() {
-  for (let i = 0; i < 50; i++) {
-    const p = await tryPort(0);
-    if (p && !taken.has(p)) {
-      taken.add(p);
-      return p;
-    }
-  }
-  throw new Error('no free port');
 }
 
 // ---------------------------------------------------------------- DNS checks
@@ -674,7 +496,7 @@ const failures = []; // { server, error }
 let oursFailed = false;
 
 async function withServer(name, start, measure) {
-  if (stopping) return false;
+  if (h.stopping) return false;
   log(`${name}: starting`);
   let srv;
   try {

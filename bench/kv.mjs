@@ -15,14 +15,12 @@
 // Exit: 0 when every run ran without error (goals met or not: it is a benchmark, not a
 //       test), 2 when ours failed (to start, to answer correctly, or any error in one of
 //       its figures), 1 on any other failure.
-import { spawn, spawnSync } from 'node:child_process';
-import dgram from 'node:dgram';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildState } from '../scripts/build-state.mjs';
+import { createHarness, missingTools } from './harness.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -56,189 +54,12 @@ const TOKEN = 'bench-token-0123456789abcdef';
 const key = (i) => `bench/k${String(i).padStart(4, '0')}`;
 const b64 = (s) => Buffer.from(s).toString('base64');
 
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-const pinned = (core, cmd, args) => (hasTaskset ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const log = (s) => process.stderr.write(`${s}\n`);
-const has = (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+const h = createHarness('kv bench', 'nekoq-kv-bench-');
+const { dir, live, hasTaskset, sleep, log, stop, cleanup, startServer, logTail, run, freePort } = h;
 
-if (!has('wrk')) {
+if (missingTools(['wrk']).length) {
   console.error('kv bench: missing wrk: apt-get install -y wrk');
   process.exit(1);
-}
-
-// ---------------------------------------------------------------- processes and clean-up
-const dir = mkdtempSync(join(tmpdir(), 'nekoq-kv-bench-'));
-const live = new Set(); // every child we started, servers and load generators
-
-function descendants(pid) {
-  const out = [];
-  let tasks = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const t of tasks) {
-    let kids = '';
-    try {
-      kids = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8');
-    } catch {}
-    for (const k of kids.split(/\s+/).filter(Boolean).map(Number)) out.push(k, ...descendants(k));
-  }
-  return out;
-}
-const killPid = (pid, sig) => {
-  try {
-    process.kill(pid, sig);
-  } catch {}
-};
-
-/** stop ends a child by pid: SIGTERM, SIGKILL after 5 s (ours drains for up to 10 s). */
-async function stop(child) {
-  if (!live.has(child)) return;
-  const kids = descendants(child.pid);
-  const exited = new Promise((r) => child.once('exit', r));
-  killPid(child.pid, 'SIGTERM');
-  const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-  if (!done) killPid(child.pid, 'SIGKILL');
-  for (const k of kids) killPid(k, 'SIGKILL'); // a backstop: neither server forks
-  live.delete(child);
-}
-
-let stopping = false; // set on a signal: nothing new is started
-function cleanupSync() {
-  for (const c of live) {
-    const kids = descendants(c.pid);
-    killPid(c.pid, 'SIGKILL');
-    for (const k of kids) killPid(k, 'SIGKILL');
-  }
-  live.clear();
-  rmSync(dir, { recursive: true, force: true });
-}
-async function cleanup() {
-  await Promise.all([...live].map(stop));
-  cleanupSync();
-}
-process.on('exit', cleanupSync);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    if (stopping) return;
-    stopping = true;
-    log(`\nkv bench: ${sig}, stopping servers`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-
-/** startServer spawns a server pinned to core 0, its output to <dir>/<name>.log. */
-function startServer(name, cmd, args, options = {}) {
-  if (stopping) throw new Error('interrupted');
-  const logFile = join(dir, `${name}.log`);
-  const fd = openSync(logFile, 'a');
-  const [c, a] = pinned(0, cmd, args);
-  const child = spawn(c, a, { stdio: ['ignore', fd, fd], ...options });
-  closeSync(fd);
-  live.add(child);
-  child.exitInfo = undefined;
-  child.once('exit', (code, signal) => {
-    child.exitInfo = signal ? `signal ${signal}` : `exit code ${code}`;
-    live.delete(child);
-  });
-  child.once('error', (e) => {
-    child.exitInfo = e.message;
-    live.delete(child);
-  });
-  child.logFile = logFile;
-  return child;
-}
-const logTail = (child) => {
-  try {
-    return readFileSync(child.logFile, 'utf8').trim().split('\n').slice(-15).join('\n');
-  } catch {
-    return '';
-  }
-};
-
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-/** cpuTicks is utime+stime of a whole process (all its threads) from /proc/<pid>/stat; 0 once it is gone. */
-function cpuTicks(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // fields 14 and 15 of proc(5)
-  } catch {
-    return 0;
-  }
-}
-const treeTicks = (pid) => [pid, ...descendants(pid)].reduce((n, p) => n + cpuTicks(p), 0);
-
-/**
- * run runs a load generator pinned to core 1 for about `seconds` and collects its output;
- * with serverPid, it also samples the CPU time of the server and of the load generator
- * between 0.2 s after the start and 0.2 s before the end.
- */
-function run(cmd, args, { seconds, serverPid, env } = {}) {
-  const [c, a] = pinned(1, cmd, args);
-  return new Promise((res, rej) => {
-    if (stopping) return rej(new Error('interrupted'));
-    const child = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    live.add(child);
-    let cpu;
-    if (serverPid && seconds) {
-      const sample = () => ({ t: process.hrtime.bigint(), server: treeTicks(serverPid), load: treeTicks(child.pid) });
-      let first;
-      const t1 = setTimeout(() => (first = sample()), 200);
-      const t2 = setTimeout(() => {
-        const last = sample();
-        const secs = Number(last.t - first.t) / 1e9;
-        cpu = { serverPct: (100 * (last.server - first.server)) / CLK_TCK / secs, loadPct: (100 * (last.load - first.load)) / CLK_TCK / secs };
-      }, Math.max(400, seconds * 1000 - 200));
-      child.once('close', () => (clearTimeout(t1), clearTimeout(t2)));
-    }
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', (e) => {
-      live.delete(child);
-      rej(e);
-    });
-    child.once('close', (code, signal) => {
-      live.delete(child);
-      res({ code, signal, stdout, stderr, cpu });
-    });
-  });
-}
-
-// ---------------------------------------------------------------- ports
-const taken = new Set();
-async function tryPort(port) {
-  const tcp = net.createServer();
-  const ok = await new Promise((r) => {
-    tcp.once('error', () => r(false));
-    tcp.listen(port, '127.0.0.1', () => r(true));
-  });
-  if (!ok) return 0;
-  const got = tcp.address().port;
-  const udp = dgram.createSocket('udp4');
-  const udpOk = await new Promise((r) => {
-    udp.once('error', () => r(false));
-    udp.bind(got, '127.0.0.1', () => r(true));
-  });
-  await new Promise((r) => tcp.close(r));
-  if (udpOk) await new Promise((r) => udp.close(r));
-  return udpOk ? got : 0;
-}
-/** freePort returns a port free for both TCP and UDP on 127.0.0.1 (our DNS listens on both). */
-async function freePort() {
-  for (let i = 0; i < 50; i++) {
-    const p = await tryPort(0);
-    if (p && !taken.has(p)) {
-      taken.add(p);
-      return p;
-    }
-  }
-  throw new Error('no free port');
 }
 
 // ---------------------------------------------------------------- the two KV clients
@@ -333,7 +154,7 @@ async function roundTrip(name, client, readModes) {
 async function pool(n, width, fn) {
   let next = 0;
   await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n && !stopping) await fn(next++);
+    while (next < n && !h.stopping) await fn(next++);
   }));
 }
 
@@ -400,7 +221,7 @@ level = "warn"
 
 let etcdVersion = '';
 async function startEtcd() {
-  if (!has('etcd')) throw new Error('etcd is not installed: apt-get install -y etcd-server');
+  if (missingTools(['etcd']).length) throw new Error('etcd is not installed: apt-get install -y etcd-server');
   etcdVersion = /etcd Version: (\S+)/.exec(spawnSync('etcd', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? '';
   const client = await freePort();
   const peer = await freePort();
@@ -475,11 +296,11 @@ function fail(s, error) {
 async function step(label, names, fn) {
   for (const name of names) {
     const s = servers[name];
-    if (!s || stopping) continue;
+    if (!s || h.stopping) continue;
     try {
       await fn(s);
     } catch (e) {
-      if (!stopping) fail(s, `${label}: ${e.message}`); // on a signal, the runs end because we end them
+      if (!h.stopping) fail(s, `${label}: ${e.message}`); // on a signal, the runs end because we end them
       delete servers[name];
     }
   }
@@ -506,7 +327,7 @@ async function main() {
     `servers on core 0, wrk on core 1${hasTaskset ? '' : ' (NOT pinned: no taskset)'}`);
   setup.fsType = fsType;
   for (const [name, start] of [['ours', startOurs], ['etcd', startEtcd]]) {
-    if (stopping) break;
+    if (h.stopping) break;
     log(`${name}: starting`);
     try {
       servers[name] = await start();
@@ -644,7 +465,7 @@ try {
   log(`kv bench: ${e.stack ?? e}`);
   failures.push({ server: 'bench', error: String(e.message ?? e) });
 }
-if (!stopping) report();
+if (!h.stopping) report();
 await cleanup();
 const code = failures.some((f) => f.server === 'ours') ? 2 : failures.length ? 1 : 0;
-process.exit(stopping ? 130 : code);
+process.exit(h.stopping ? 130 : code);
