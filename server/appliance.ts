@@ -35,7 +35,7 @@ export interface ApplianceDeps {
  * RunningAppliance wires every service of one node, explicitly and in one place:
  * create() builds them all (constructors validate, nothing listens yet), start()
  * starts them in the order of `startOrder`, shutdown() stops them in reverse and
- * closes the store. `operations` are what the web manager's worker may call.
+ * closes the store.
  */
 export class RunningAppliance {
   private readonly startedAt = Date.now();
@@ -55,7 +55,6 @@ export class RunningAppliance {
     private readonly web: WebManager,
     private readonly http: HttpFront,
     private readonly https: HttpFront | undefined,
-    readonly operations: ApplianceOperations,
   ) {
     this.fronts = https === undefined ? [http] : [http, https];
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
@@ -93,12 +92,13 @@ export class RunningAppliance {
           bootstrapPrefix: config.kv.bootstrapPrefix,
         }),
         ...kvRoutes(kv),
-        ...zoneRoutes({ zones: dns.zones, defaultNameservers: [`ns.${config.dns.serviceZone}`] }),
+        ...zoneRoutes({ zones: dns.zones, defaultNameservers: [dns.serviceZone.nameserver] }),
         ...dohRoutes(dns.responder),
       ],
       { tokens: new TokenTable(secrets.tokens), metrics, log: log.child({ service: 'http' }) },
     ).own((p) => p === '/v1' || p.startsWith('/v1/') || p === '/dns-query');
 
+    // What the web manager's worker may call (lib/appliance.ts).
     const operations: ApplianceOperations = {
       info: () => self!.info(),
       verifyAdmin: async (user, password) => {
@@ -121,7 +121,7 @@ export class RunningAppliance {
             key: readFileSync(config.https.keyFile),
           });
 
-    self = new RunningAppliance(config, deps, registryService, dns, kv, web, http, https, operations);
+    self = new RunningAppliance(config, deps, registryService, dns, kv, web, http, https);
     return self;
   }
 

@@ -46,12 +46,13 @@ export interface Stage {
 
 /** localDataStage answers from the deepest local zone among `sources` (authoritative data). */
 export function localDataStage(sources: readonly ZoneSource[]): Stage {
+  const local: ZoneSource = { zoneFor: (n) => deepestZone(sources, n) };
   return {
     name: 'local data',
     answer(query) {
-      const zone = deepestZone(sources, query.name);
+      const zone = local.zoneFor(query.name);
       if (zone === undefined) return undefined;
-      const response = answerFromZone({ zoneFor: (n) => deepestZone(sources, n) }, zone, query.name, query.type);
+      const response = answerFromZone(local, zone, query.name, query.type);
       let until = Infinity;
       for (const section of [response.answer, response.authority, response.additional]) {
         for (const set of section) if (set.validUntil !== undefined && set.validUntil < until) until = set.validUntil;

@@ -59,6 +59,11 @@ export class ServiceZone implements ZoneView, ZoneSource {
     this.nsNode = node.size > 0 ? node : undefined;
   }
 
+  /** nameserver is this zone's name server, ns.<origin>, in presentation form (the default NS of new operator zones). */
+  get nameserver(): string {
+    return `${this.nsName}.`;
+  }
+
   zoneFor(name: string): ZoneView | undefined {
     return inZone(name, this.origin) ? this : undefined;
   }

@@ -17,14 +17,17 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function entryJson(e: KvEntry, base64 = false) {
   const base = { key: e.key, flags: e.flags, createIndex: e.createIndex, modifyIndex: e.modifyIndex };
-  if (!base64) {
-    try {
-      return { ...base, value: utf8.decode(e.value) };
-    } catch {
-      // Not UTF-8: fall through to base64.
-    }
+  const text = base64 ? undefined : asText(e.value);
+  return text === undefined ? { ...base, value: e.value.toString('base64'), encoding: 'base64' as const } : { ...base, value: text };
+}
+
+/** asText returns a value as a string when it is valid UTF-8, else undefined. */
+function asText(value: Buffer): string | undefined {
+  try {
+    return utf8.decode(value);
+  } catch {
+    return undefined;
   }
-  return { ...base, value: e.value.toString('base64'), encoding: 'base64' as const };
 }
 
 /** keyFromPath takes the key (or prefix) after /v1/kv/ from the raw URL and percent-decodes it; throws invalid_path. */
@@ -203,12 +206,9 @@ export function bootstrapConfig(kv: KvStore, prefix: string): { config: Record<s
   const configBase64: string[] = [];
   for (const e of kv.list(prefix)) {
     const name = e.key.slice(prefix.length);
-    try {
-      pairs.push([name, utf8.decode(e.value)]);
-    } catch {
-      pairs.push([name, e.value.toString('base64')]);
-      configBase64.push(name);
-    }
+    const text = asText(e.value);
+    if (text === undefined) configBase64.push(name);
+    pairs.push([name, text ?? e.value.toString('base64')]);
   }
   // fromEntries defines own properties, so a key named "__proto__" stays a key.
   return { config: Object.fromEntries(pairs), configBase64 };
