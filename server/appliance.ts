@@ -4,11 +4,14 @@ import { verifyPassword } from '../lib/auth/password';
 import { TokenTable } from '../lib/auth/tokens';
 import type { Config } from '../lib/config/config';
 import { formatListen } from '../lib/config/listen';
+import { Ledger } from '../lib/cluster/ledger';
+import { ApiError } from '../lib/errors';
 import { KvStore } from '../lib/kv/kv';
+import { ClusterService } from './cluster/cluster-service';
 import { DnsService } from './dns/dns-service';
 import { dohRoutes, dohStreamHandler } from './dns/doh';
 import { HttpFront } from './http/http-front';
-import { ApiRouter } from './http/router';
+import { ApiRouter, type Route } from './http/router';
 import { operationRoutes } from './http/routes/operations';
 import { kvRoutes } from './http/routes/kv';
 import { serviceRoutes } from './http/routes/services';
@@ -18,6 +21,7 @@ import { createMetrics } from './metrics';
 import { RegistryService } from './registry-service';
 import { ensureSecrets, type FirstStartCredentials } from './secrets';
 import { SqliteKvJournal } from './store/kv-journal';
+import { SqliteLedgerJournal } from './store/ledger-journal';
 import type { Store } from './store/store';
 import { WebManager } from './web';
 
@@ -52,6 +56,7 @@ export class RunningAppliance {
     private readonly registryService: RegistryService,
     private readonly dns: DnsService,
     private readonly kv: KvStore,
+    private readonly cluster: ClusterService,
     private readonly web: WebManager,
     private readonly http: HttpFront,
     private readonly https: HttpFront | undefined,
@@ -68,31 +73,48 @@ export class RunningAppliance {
 
     const metrics = createMetrics();
     store.durable.onBatch = (ops) => metrics.commitBatches.observe(ops);
-    const registryService = new RegistryService({ store, metrics, log: log.child({ service: 'registry' }) });
-    const dns = new DnsService({ config, store, registry: registryService.registry, metrics, log });
-    const kv = new KvStore(store.durable, new SqliteKvJournal(store.db));
+    const ledger = new Ledger({ node: config.node.name, journal: new SqliteLedgerJournal(store.db) });
+    const registryService = new RegistryService({ store, metrics, ledger, log: log.child({ service: 'registry' }) });
+    const dns = new DnsService({ config, store, registry: registryService.registry, metrics, log, ledger });
+    const kv = new KvStore(store.durable, new SqliteKvJournal(store.db), ledger);
+    const cluster = new ClusterService({
+      config: config.cluster,
+      node: config.node.name,
+      store,
+      ledger,
+      registry: registryService.registry,
+      zones: dns.zones,
+      kv,
+      metrics,
+      log: log.child({ service: 'cluster' }),
+    });
     metrics.gauge('nekoq_kv_keys', 'Keys in the KV store', [], (set) => set({}, kv.size));
     metrics.gauge('nekoq_kv_index', 'KV store-wide index', [], (set) => set({}, kv.index));
     metrics.gauge('nekoq_kv_blocking_queries', 'Blocking KV reads waiting for a change', [], (set) => set({}, kv.waiting));
 
     let self: RunningAppliance | undefined;
+    // An observer serves what it pulls and accepts no writes: nobody pulls from it, so a write there would reach no one.
+    const dataRoutes = (routes: Route[]) => (config.cluster.observer ? routes.map(readOnly) : routes);
     const router = new ApiRouter(
       [
+        ...cluster.routes(),
         ...operationRoutes({
           ready: () => self?.readiness() ?? { ok: false, reasons: ['starting'] },
           metrics: metrics.registry,
           shutdown: (reason) => void self?.shutdown(reason),
         }),
-        ...serviceRoutes({
-          registry: registryService.registry,
-          defaultTtl: config.registry.defaultTtlSeconds,
-          nodeName: config.node.name,
-          version: deps.version,
-          kv,
-          bootstrapPrefix: config.kv.bootstrapPrefix,
-        }),
-        ...kvRoutes(kv),
-        ...zoneRoutes({ zones: dns.zones, defaultNameservers: [dns.serviceZone.nameserver] }),
+        ...dataRoutes([
+          ...serviceRoutes({
+            registry: registryService.registry,
+            defaultTtl: config.registry.defaultTtlSeconds,
+            nodeName: config.node.name,
+            version: deps.version,
+            kv,
+            bootstrapPrefix: config.kv.bootstrapPrefix,
+          }),
+          ...kvRoutes(kv),
+          ...zoneRoutes({ zones: dns.zones, defaultNameservers: [dns.serviceZone.nameserver] }),
+        ]),
         ...dohRoutes(dns.responder),
       ],
       { tokens: new TokenTable(secrets.tokens), metrics, log: log.child({ service: 'http' }) },
@@ -121,7 +143,7 @@ export class RunningAppliance {
             key: readFileSync(config.https.keyFile),
           });
 
-    self = new RunningAppliance(config, deps, registryService, dns, kv, web, http, https);
+    self = new RunningAppliance(config, deps, registryService, dns, kv, cluster, web, http, https);
     return self;
   }
 
@@ -131,6 +153,7 @@ export class RunningAppliance {
       ['registry', () => this.registryService.start()],
       ['dns', () => this.dns.start()],
       ...this.fronts.map((f, i) => [i === 0 ? 'http' : 'https', () => f.start()] as [string, () => Promise<void>]),
+      ['cluster', () => this.cluster.start()],
       ['web manager', () => this.web.start()],
     ];
     for (const [, start] of startOrder) await start();
@@ -174,10 +197,13 @@ export class RunningAppliance {
     this.stopping ??= (async () => {
       const { log } = this.deps;
       log.info('shutting down', { reason, drain_ms: this.config.node.shutdownTimeoutMs });
+      // Peers waiting on our feed hear at once that we are leaving, before the listeners drain.
+      this.cluster.leave();
       this.registryService.stop();
       this.kv.close();
       await Promise.all([this.dns.stop(), ...this.fronts.map((f) => f.stop(this.config.node.shutdownTimeoutMs))]);
       await this.web.stop().catch((err: Error) => log.warn('stopping web manager', { error: err }));
+      await this.cluster.stop();
       this.registryService.flushRenewals();
       this.deps.store.close();
       log.info('stopped');
@@ -185,4 +211,15 @@ export class RunningAppliance {
     })();
     return this.stopping;
   }
+}
+
+/** readOnly turns a write route into a refusal (observer nodes); reads pass. */
+function readOnly(route: Route): Route {
+  if (route.method === 'GET' || route.method === 'HEAD') return route;
+  return {
+    ...route,
+    handler: () => {
+      throw new ApiError('observer_read_only', 'this node is an observer; send writes to a member of the cluster');
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import type { Ledger } from '../lib/cluster/ledger';
 import { RENEWAL_FLUSH_MS, RESTORE_ALLOWANCE_MS, ServiceRegistry } from '../lib/registry/registry';
 import type { Log } from './log';
 import type { Metrics } from './metrics';
@@ -18,12 +19,12 @@ export class RegistryService {
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly log: Log;
 
-  constructor(deps: { store: Store; metrics: Metrics; log: Log; now?: () => number }) {
+  constructor(deps: { store: Store; metrics: Metrics; log: Log; ledger?: Ledger; now?: () => number }) {
     const now = deps.now ?? Date.now;
     this.log = deps.log;
     const journal = new SqliteInstanceJournal(deps.store.db);
-    const restored = journal.load(now(), RESTORE_ALLOWANCE_MS);
-    this.registry = new ServiceRegistry({ durable: deps.store.durable, journal, now, restored });
+    const restored = journal.load(now(), RESTORE_ALLOWANCE_MS, deps.ledger?.node);
+    this.registry = new ServiceRegistry({ durable: deps.store.durable, journal, now, restored, ledger: deps.ledger });
     if (restored.instances.length > 0) deps.log.info('restored live instances', { instances: restored.instances.length, index: restored.index });
     this.registry.onChange((c) => {
       if (c.kind === 'expire') deps.metrics.leaseExpiries.inc();

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parsePasswordHash } from '../auth/password';
 import { ROLES, type Role } from '../auth/roles';
 import { tokenDigest } from '../auth/tokens';
+import { checkClusterSecret } from '../cluster/peer-auth';
 import { checkPrefix } from '../kv/kv';
 import { isDnsLabel, isDomainName, LABEL_RULE } from '../labels';
 import { parseDuration } from './duration';
@@ -111,6 +112,57 @@ const FileSchema = z.strictObject({
         .default('bootstrap/'),
     })
     .prefault({}),
+  cluster: z
+    .strictObject({
+      name: label.default('nekoq'),
+      secret: z
+        .string()
+        .max(1024)
+        .superRefine((s, ctx) => {
+          const weak = checkClusterSecret(s);
+          if (weak !== undefined) ctx.addIssue({ code: 'custom', message: weak });
+        })
+        .optional(),
+      observer: z.boolean().default(false),
+      stale_after: duration(1000, 86_400_000).default('30s'),
+      drop_after: duration(1000, 30 * 86_400_000).default('5m'),
+      tombstone_ttl: duration(60_000, 365 * 86_400_000).default('24h'),
+      ca: path.optional(),
+      peers: z
+        .array(
+          z.strictObject({
+            name: label,
+            url: z.string().refine(
+              (u) => {
+                try {
+                  const url = new URL(u);
+                  return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.search === '' && url.hash === '';
+                } catch {
+                  return false;
+                }
+              },
+              { message: 'must be an http:// or https:// URL without credentials, query or fragment, such as "https://10.0.0.2:8443"' },
+            ),
+          }),
+        )
+        .max(64)
+        .default([]),
+    })
+    .prefault({})
+    .superRefine((c, ctx) => {
+      if ((c.peers.length > 0 || c.observer) && c.secret === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a cluster needs a secret shared by its nodes (at least 32 characters, e.g. from "openssl rand -hex 32")' });
+      }
+      if (c.observer && c.peers.length === 0) ctx.addIssue({ code: 'custom', path: ['peers'], message: 'an observer needs peers to pull from' });
+      const seen = new Set<string>();
+      c.peers.forEach((p, i) => {
+        if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: ['peers', i, 'name'], message: `peer "${p.name}" is listed twice` });
+        seen.add(p.name);
+      });
+      if ((parseDuration(c.drop_after) ?? 0) <= (parseDuration(c.stale_after) ?? 0)) {
+        ctx.addIssue({ code: 'custom', path: ['drop_after'], message: 'must be longer than stale_after' });
+      }
+    }),
   log: z
     .strictObject({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -153,7 +205,21 @@ export interface Config {
   };
   readonly registry: { readonly defaultTtlSeconds: number };
   readonly kv: { readonly bootstrapPrefix: string };
+  readonly cluster: ClusterConfig;
   readonly log: { readonly level: LogLevel };
+}
+
+export interface ClusterConfig {
+  readonly name: string;
+  /** The shared secret; undefined when this node is not in a cluster (peer requests are then refused). */
+  readonly secret: string | undefined;
+  readonly observer: boolean;
+  readonly staleAfterMs: number;
+  readonly dropAfterMs: number;
+  readonly tombstoneTtlMs: number;
+  /** PEM file of the CAs that sign the peers' https certificates; the system's CAs when undefined. */
+  readonly caFile: string | undefined;
+  readonly peers: readonly { readonly name: string; readonly url: string }[];
 }
 
 /** ConfigError says which key is wrong and why; `where` is "file:line:col" or a key path. */
@@ -213,12 +279,15 @@ export function defaultNodeName(hostname: string): string {
 }
 
 function toConfig(f: FileConfig, source: string | undefined, ctx: ConfigContext): Config {
+  const nodeName = f.node.name ?? defaultNodeName(ctx.hostname);
+  const selfIndex = f.cluster.peers.findIndex((p) => p.name === nodeName);
+  if (selfIndex !== -1) throw new ConfigError(`${source ?? 'config'}: cluster.peers.${selfIndex}.name`, `"${nodeName}" is this node's own name ([node] name); list only the other nodes`);
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p));
   const addr = (s: string) => parseListen(s) as ListenAddress;
   return {
     source,
     node: {
-      name: f.node.name ?? defaultNodeName(ctx.hostname),
+      name: nodeName,
       dataDir: abs(f.node.data_dir),
       shutdownTimeoutMs: parseDuration(f.node.shutdown_timeout)!,
     },
@@ -246,6 +315,16 @@ function toConfig(f: FileConfig, source: string | undefined, ctx: ConfigContext)
     },
     registry: { defaultTtlSeconds: f.registry.default_ttl },
     kv: { bootstrapPrefix: f.kv.bootstrap_prefix },
+    cluster: {
+      name: f.cluster.name,
+      secret: f.cluster.secret,
+      observer: f.cluster.observer,
+      staleAfterMs: parseDuration(f.cluster.stale_after)!,
+      dropAfterMs: parseDuration(f.cluster.drop_after)!,
+      tombstoneTtlMs: parseDuration(f.cluster.tombstone_ttl)!,
+      caFile: f.cluster.ca === undefined ? undefined : abs(f.cluster.ca),
+      peers: f.cluster.peers.map((p) => ({ name: p.name, url: p.url.replace(/\/+$/, '') })),
+    },
     log: { level: f.log.level },
   };
 }

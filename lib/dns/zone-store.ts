@@ -1,3 +1,4 @@
+import { newer, type Change, type Ledger } from '../cluster/ledger';
 import type { DurableLog } from '../durability';
 import { ApiError } from '../errors';
 import { TYPE, typeName, typeNumber } from './constants';
@@ -66,10 +67,16 @@ export class ZoneStore implements ZoneSource {
   private readonly listeners: ((zone: string) => void)[] = [];
   private writing: Promise<void> = Promise.resolve();
 
+  /**
+   * `ledger` (replication) stamps every change accepted here in the same write:
+   * the zone's existence and each RRset (not the serial bumps, which each node
+   * makes for itself); peers' changes arrive through applyRemote.
+   */
   constructor(
     private readonly durable: DurableLog,
     private readonly journal: ZoneJournal,
     fileZones: readonly FileZone[] = [],
+    private readonly ledger?: Ledger,
   ) {
     for (const { zone, rrsets } of journal.load()) {
       const sets = rrsets.map((r) => toRRset(zone, r));
@@ -139,7 +146,11 @@ export class ZoneStore implements ZoneSource {
     const built = Zone.build(zone, sets);
     const stored = storedMap(sets.map(storedOf));
     await this.durable.commit(
-      () => this.journal.createZone(zone, [...stored.values()]),
+      () => {
+        this.journal.createZone(zone, [...stored.values()]);
+        this.ledger?.local('zone', zone, '{}');
+        for (const r of stored.values()) this.ledger?.local('rr', rrKey(zone, r), rrValue(r));
+      },
       () => {
         this.zones.set(zone, { zone: built, stored });
         this.changed(zone);
@@ -163,6 +174,7 @@ export class ZoneStore implements ZoneSource {
     await this.durable.commit(
       () => {
         for (const s of changed) this.journal.putRRset(zoneName, s);
+        this.ledger?.local('rr', rrKey(zoneName, changed[0]!), rrValue(changed[0]!));
       },
       () => this.apply(zoneName, next, changed, []),
     );
@@ -185,6 +197,7 @@ export class ZoneStore implements ZoneSource {
       () => {
         this.journal.deleteRRset(zoneName, name, typeName(type));
         this.journal.putRRset(zoneName, soa);
+        this.ledger?.local('rr', rrKey(zoneName, { name, type: typeName(type) }), null);
       },
       () => this.apply(zoneName, next, [soa], [keyOf(name, typeName(type))]),
     );
@@ -196,8 +209,13 @@ export class ZoneStore implements ZoneSource {
     const sets = zoneFromText(zoneName, text, (line, reason) => new ApiError('invalid_zone_file', `line ${line}: ${reason}`, { errors: [{ path: `line ${line}`, message: reason }] }));
     const next = Zone.build(zoneName, sets);
     const stored = storedMap(sets.map(storedOf));
+    const before = this.zones.get(zoneName)!.stored;
     await this.durable.commit(
-      () => this.journal.replaceZone(zoneName, [...stored.values()]),
+      () => {
+        this.journal.replaceZone(zoneName, [...stored.values()]);
+        for (const [k, r] of before) if (!stored.has(k)) this.ledger?.local('rr', rrKey(zoneName, r), null);
+        for (const r of stored.values()) this.ledger?.local('rr', rrKey(zoneName, r), rrValue(r));
+      },
       () => {
         this.zones.set(zoneName, { zone: next, stored });
         this.changed(zoneName);
@@ -208,9 +226,13 @@ export class ZoneStore implements ZoneSource {
 
   private async deleteZoneNow(zoneText: string): Promise<void> {
     const zoneName = parseZoneName(zoneText);
-    this.writable(zoneName);
+    const z = this.writable(zoneName);
     await this.durable.commit(
-      () => this.journal.deleteZone(zoneName),
+      () => {
+        this.journal.deleteZone(zoneName);
+        this.ledger?.local('zone', zoneName, null);
+        for (const r of z.stored.values()) this.ledger?.local('rr', rrKey(zoneName, r), null);
+      },
       () => {
         this.zones.delete(zoneName);
         this.changed(zoneName);
@@ -255,6 +277,138 @@ export class ZoneStore implements ZoneSource {
   /** deleteZone removes a zone and its records; throws zone_not_found, zone_read_only. */
   deleteZone(zoneText: string): Promise<void> {
     return this.serialized(() => this.deleteZoneNow(zoneText));
+  }
+
+  /**
+   * applyRemote applies zone changes replicated from peers (zone existence and
+   * RRsets), serialized with the local writes. A change is applied only when it
+   * wins over the version held (newest clock, then node name). A zone holds the
+   * live RRsets stamped at or after its own creation stamp, so a record written
+   * before a zone was deleted and created again stays out everywhere alike. Peers'
+   * RRsets are parsed with this node's rules (a value it cannot read is skipped)
+   * but not checked against the rest of the zone: two nodes may each accept a
+   * write that is valid alone (a CNAME on one, an A record at the same name on the
+   * other); the answer engine serves what is there. Every applied batch raises the
+   * zone's serial here; the serial is each node's own. Resolves with the number of
+   * changes that won.
+   */
+  applyRemote(changes: readonly Change[]): Promise<number> {
+    if (this.ledger === undefined || changes.length === 0) return Promise.resolve(0);
+    return this.serialized(() => this.applyRemoteNow(changes));
+  }
+
+  private async applyRemoteNow(changes: readonly Change[]): Promise<number> {
+    const ledger = this.ledger!;
+    // Zone writes are serialized, so the ledger holds every committed zone change: decide the winners now.
+    const winners = new Map<string, Change>();
+    for (const c of changes) {
+      if (c.kind === 'zone' ? !validZoneKey(c.key) : parseRRKey(c.key) === undefined) continue;
+      const held = winners.get(`${c.kind} ${c.key}`) ?? ledger.current(c.kind, c.key);
+      if (held === undefined || newer(c, held)) winners.set(`${c.kind} ${c.key}`, c);
+    }
+    if (winners.size === 0) return 0;
+    const touched = new Set<string>();
+    for (const c of winners.values()) touched.add(c.kind === 'zone' ? c.key : parseRRKey(c.key)!.zone);
+    const held = (kind: 'zone' | 'rr', key: string) => {
+      const w = winners.get(`${kind} ${key}`);
+      return w ?? ledger.current(kind, key);
+    };
+    type Plan =
+      | { op: 'delete'; zone: string }
+      | { op: 'create'; zone: string; built: Zone; stored: Map<string, StoredRRset> }
+      | { op: 'update'; zone: string; next: Zone; put: StoredRRset[]; removed: string[] };
+    const plans: Plan[] = [];
+    for (const zone of touched) {
+      const mine = this.zones.get(zone);
+      if (mine?.file !== undefined) continue; // a file zone is served as the file says
+      const zoneRow = held('zone', zone);
+      if (zoneRow === undefined || zoneRow.value === null) {
+        if (mine !== undefined) plans.push({ op: 'delete', zone });
+        continue;
+      }
+      const inZoneLife = (c: Change) => c.hlc >= zoneRow.hlc;
+      if (mine === undefined || winners.has(`zone ${zone}`)) {
+        // Materialize from the ledger: every live RRset of this life of the zone.
+        const rows = new Map(ledger.under('rr', rrPrefix(zone)).map((r) => [r.key, r as Change]));
+        for (const w of winners.values()) if (w.kind === 'rr' && parseRRKey(w.key)!.zone === zone) rows.set(w.key, w);
+        const sets: RRset[] = [];
+        for (const r of rows.values()) {
+          if (r.value === null || !inZoneLife(r)) continue;
+          const set = remoteSet(zone, r);
+          if (set !== undefined) sets.push(set);
+        }
+        if (!sets.some((x) => x.type === TYPE.SOA && x.name === zone)) continue; // its SOA has not arrived yet
+        const built = Zone.build(zone, sets);
+        plans.push({ op: 'create', zone, built, stored: storedMap(sets.map(storedOf)) });
+        continue;
+      }
+      let next = mine.zone;
+      const put: StoredRRset[] = [];
+      const removed: string[] = [];
+      let soaGiven = false;
+      for (const w of winners.values()) {
+        if (w.kind !== 'rr') continue;
+        const k = parseRRKey(w.key)!;
+        if (k.zone !== zone || !inZoneLife(w)) continue;
+        const type = typeNumber(k.type)!;
+        if (w.value === null) {
+          if (type === TYPE.SOA || next.node(k.name)?.get(type) === undefined) continue;
+          next = next.withoutRRset(k.name, type);
+          removed.push(keyOf(k.name, k.type));
+          continue;
+        }
+        let set = remoteSet(zone, w);
+        if (set === undefined) continue;
+        if (type === TYPE.SOA) {
+          if (k.name !== zone) continue;
+          const here = (next.soa().data[0] as { serial: number }).serial;
+          const d = set.data[0] as { serial: number };
+          set = makeRRset(set.name, TYPE.SOA, set.ttl, [{ ...d, serial: Math.max((here + 1) >>> 0, d.serial) }]);
+          soaGiven = true;
+        }
+        next = next.withRRset(set);
+        put.push(storedOf(set));
+      }
+      if (put.length === 0 && removed.length === 0) continue;
+      if (!soaGiven) {
+        next = next.withRRset(bumpSerial(next.soa()));
+        put.push(storedOf(next.soa()));
+      }
+      plans.push({ op: 'update', zone, next, put, removed });
+    }
+    let applied = 0;
+    await this.durable.commit(
+      () => {
+        for (const c of winners.values()) if (ledger.offer(c)) applied++;
+        for (const p of plans) {
+          if (p.op === 'delete') this.journal.deleteZone(p.zone);
+          else if (p.op === 'create') {
+            if (this.zones.has(p.zone)) this.journal.replaceZone(p.zone, [...p.stored.values()]);
+            else this.journal.createZone(p.zone, [...p.stored.values()]);
+          } else {
+            for (const k of p.removed) {
+              const [name, type] = k.split(' ') as [string, string];
+              this.journal.deleteRRset(p.zone, name, type);
+            }
+            for (const r of p.put) this.journal.putRRset(p.zone, r);
+          }
+        }
+      },
+      () => {
+        for (const p of plans) {
+          if (p.op === 'delete') {
+            this.zones.delete(p.zone);
+            this.changed(p.zone);
+          } else if (p.op === 'create') {
+            this.zones.set(p.zone, { zone: p.built, stored: p.stored });
+            this.changed(p.zone);
+          } else {
+            this.apply(p.zone, p.next, p.put, p.removed);
+          }
+        }
+      },
+    );
+    return applied;
   }
 
   /**
@@ -330,6 +484,61 @@ function summary(name: string, zone: Zone, file: string | undefined): ZoneSummar
 }
 
 const keyOf = (name: string, type: string) => `${name} ${type}`;
+
+/**
+ * The replicated key of an RRset: the JSON array [zone, owner, type] (a label may
+ * hold any byte, so no separator character is safe). rrPrefix(zone) starts every
+ * key of one zone.
+ */
+function rrKey(zone: string, r: { name: string; type: string }): string {
+  return JSON.stringify([zone, r.name, r.type]);
+}
+
+function rrPrefix(zone: string): string {
+  return `[${JSON.stringify(zone)},`;
+}
+
+function rrValue(r: StoredRRset): string {
+  return JSON.stringify({ ttl: r.ttl, values: r.values });
+}
+
+function validZoneKey(key: string): boolean {
+  try {
+    return parseZoneName(key) === key;
+  } catch {
+    return false;
+  }
+}
+
+/** parseRRKey splits a replicated RRset key; undefined unless the zone is canonical, the owner in it and the type writable. */
+function parseRRKey(key: string): { zone: string; name: string; type: string } | undefined {
+  let parts: unknown;
+  try {
+    parts = JSON.parse(key);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parts) || parts.length !== 3 || !parts.every((p) => typeof p === 'string')) return undefined;
+  const [zone, name, type] = parts as [string, string, string];
+  if (!validZoneKey(zone) || !inZone(name, zone) || name !== name.toLowerCase()) return undefined;
+  const t = typeNumber(type);
+  if (t === undefined || typeName(t) !== type || !WRITABLE_TYPES.has(type)) return undefined;
+  return { zone, name, type };
+}
+
+/** remoteSet parses a peer's RRset with this node's rules; undefined when it does not pass. */
+function remoteSet(zone: string, c: Change): RRset | undefined {
+  const k = parseRRKey(c.key);
+  if (k === undefined || c.value === null) return undefined;
+  try {
+    const v = JSON.parse(c.value) as { ttl?: unknown; values?: unknown };
+    if (!Array.isArray(v.values) || v.values.length === 0 || v.values.length > ZONE_LIMITS.recordsPerSet) return undefined;
+    if (!v.values.every((x) => typeof x === 'string')) return undefined;
+    return recordSet(zone, k.name, typeNumber(k.type)!, v.ttl as number, v.values as string[]);
+  } catch {
+    return undefined;
+  }
+}
 
 function storedMap(rrsets: readonly StoredRRset[]): Map<string, StoredRRset> {
   return new Map(rrsets.map((r) => [keyOf(r.name, r.type), r]));

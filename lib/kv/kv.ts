@@ -1,3 +1,4 @@
+import type { Change as Replicated, Ledger } from '../cluster/ledger';
 import type { DurableLog } from '../durability';
 
 /** One key and its value, with Consul's bookkeeping: the index that created it and the one that last changed it. */
@@ -102,9 +103,14 @@ export class KvStore {
   private readonly waiters = new Set<Waiter>();
   private closed = false;
 
+  /**
+   * `ledger` (replication) stamps every write accepted here in the same write;
+   * peers' writes arrive through applyRemote.
+   */
   constructor(
     private readonly durable: DurableLog,
     private readonly journal: KvJournal,
+    private readonly ledger?: Ledger,
   ) {
     const { entries, index } = journal.load();
     for (const e of entries) this.entries.set(e.key, e);
@@ -335,6 +341,7 @@ export class KvStore {
           for (const [k, v] of decided) {
             if (v === null) this.journal.remove(k, index);
             else this.journal.put(v, index);
+            this.ledger?.local('kv', k, v === null ? null : valueOf(v));
           }
         },
         () => this.apply(decided, index),
@@ -344,6 +351,42 @@ export class KvStore {
       throw err;
     }
     return index;
+  }
+
+  /**
+   * applyRemote applies KV writes replicated from peers; each is stored only when
+   * it wins over the version held (Ledger.offer), decided inside the write. They
+   * share one new local index. A peer's key or value that this node's API would
+   * refuse is skipped. Resolves with the number applied.
+   */
+  applyRemote(changes: readonly Replicated[]): Promise<number> {
+    const ledger = this.ledger;
+    if (ledger === undefined || changes.length === 0) return Promise.resolve(0);
+    const index = ++this.allocated;
+    let decided = new Map<string, Pending>();
+    return this.durable.commit(
+      () => {
+        decided = new Map();
+        for (const c of changes) {
+          if (checkKey(c.key) !== undefined) continue;
+          const v = c.value === null ? null : parseValue(c.value);
+          if (v === undefined || !ledger.offer(c)) continue;
+          if (v === null) {
+            this.journal.remove(c.key, index);
+            decided.set(c.key, null);
+            continue;
+          }
+          const before = decided.has(c.key) ? (decided.get(c.key) ?? undefined) : this.entries.get(c.key);
+          const entry: KvEntry = { key: c.key, value: v.value, flags: v.flags, createIndex: before?.createIndex ?? index, modifyIndex: index };
+          this.journal.put(entry, index);
+          decided.set(c.key, entry);
+        }
+      },
+      () => {
+        if (decided.size > 0) this.apply(decided, index);
+        return decided.size;
+      },
+    );
   }
 
   private apply(decided: Map<string, Pending>, index: number): void {
@@ -388,6 +431,22 @@ export class KvStore {
 }
 
 type Change = readonly [key: string, kind: 'put' | 'delete', value?: Buffer, flags?: number];
+
+/** valueOf is the replicated form of an entry: the value in base64 and the flags (indexes are each node's own). */
+function valueOf(e: KvEntry): string {
+  return JSON.stringify({ v: e.value.toString('base64'), f: e.flags });
+}
+
+function parseValue(text: string): { value: Buffer; flags: number } | undefined {
+  try {
+    const raw = JSON.parse(text) as { v?: unknown; f?: unknown };
+    if (typeof raw.v !== 'string' || !Number.isSafeInteger(raw.f) || (raw.f as number) < 0) return undefined;
+    const value = Buffer.from(raw.v, 'base64');
+    return value.length <= KV_LIMITS.valueBytes ? { value, flags: raw.f as number } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function casMatches(current: KvEntry | undefined, cas: number): boolean {
   return cas === 0 ? current === undefined : current !== undefined && current.modifyIndex === cas;

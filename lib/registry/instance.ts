@@ -42,6 +42,11 @@ export interface Instance extends InstanceKey, InstanceSpec {
   expiresAt: number;
   readonly createIndex: number;
   readonly modifyIndex: number;
+  /**
+   * The node that owns the instance (runs its lease); undefined means this node.
+   * A peer's instance has expiresAt Infinity here: it leaves when its owner says so.
+   */
+  readonly owner?: string;
 }
 
 const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
@@ -145,13 +150,16 @@ export interface InstanceJson {
   ttl: number;
   registeredAt: string;
   renewedAt: string;
-  expiresAt: string;
+  /** null for an instance a peer owns: its lease runs there. */
+  expiresAt: string | null;
   createIndex: number;
   modifyIndex: number;
+  /** The node that owns the instance. */
+  node: string;
 }
 
-/** instanceJson converts an Instance to its API form (times as ISO 8601). */
-export function instanceJson(i: Instance): InstanceJson {
+/** instanceJson converts an Instance to its API form (times as ISO 8601); `self` names this node. */
+export function instanceJson(i: Instance, self = ''): InstanceJson {
   return {
     type: i.type,
     name: i.name,
@@ -159,8 +167,9 @@ export function instanceJson(i: Instance): InstanceJson {
     ...specOf(i),
     registeredAt: new Date(i.registeredAt).toISOString(),
     renewedAt: new Date(i.renewedAt).toISOString(),
-    expiresAt: new Date(i.expiresAt).toISOString(),
+    expiresAt: Number.isFinite(i.expiresAt) ? new Date(i.expiresAt).toISOString() : null,
     createIndex: i.createIndex,
     modifyIndex: i.modifyIndex,
+    node: i.owner ?? self,
   };
 }

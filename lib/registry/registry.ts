@@ -1,5 +1,6 @@
+import type { Change, Ledger, LedgerRow } from '../cluster/ledger';
 import type { DurableLog } from '../durability';
-import { CORE_TYPES, sameSpec, type Instance, type InstanceKey, type InstanceSpec } from './instance';
+import { checkKey, CORE_TYPES, registerBodySchema, sameSpec, specOf, type Instance, type InstanceKey, type InstanceSpec } from './instance';
 
 /**
  * InstanceJournal is the registry's durable record of live instances. Its methods
@@ -41,7 +42,17 @@ export interface RegistryOptions {
   /** Wall clock in ms since the epoch. */
   readonly now: () => number;
   /** Instances and index read back from the journal at start; expired ones are dropped here. */
-  readonly restored?: { readonly instances: readonly Instance[]; readonly index: number };
+  readonly restored?: { readonly instances: readonly Instance[]; readonly index: number; readonly expired?: readonly InstanceKey[] };
+  /**
+   * The replication ledger: every visible change of an instance this node owns is
+   * stamped there in the same write, and peers' instances arrive through applyRemote.
+   */
+  readonly ledger?: Ledger;
+}
+
+/** The replicated form of an instance: its spec and registration time (renewals stay with the owner). */
+interface InstanceValue extends InstanceSpec {
+  readonly registeredAt: number;
 }
 
 const keyOf = (k: InstanceKey) => `${k.type}/${k.name}/${k.id}`;
@@ -65,6 +76,7 @@ export class ServiceRegistry {
   private readonly durable: DurableLog;
   private readonly journal: InstanceJournal;
   private readonly now: () => number;
+  private readonly ledger: Ledger | undefined;
   private readonly instances = new Map<string, Instance>();
   /** type → name → id → instance: the shape every read wants. */
   private readonly byService = new Map<string, Map<string, Map<string, Instance>>>();
@@ -85,6 +97,7 @@ export class ServiceRegistry {
     this.durable = opts.durable;
     this.journal = opts.journal;
     this.now = opts.now;
+    this.ledger = opts.ledger;
     const now = this.now();
     this.sweptThrough = Math.floor(now / 1000) - 1;
     this.currentIndex = opts.restored?.index ?? 0;
@@ -93,6 +106,17 @@ export class ServiceRegistry {
       this.currentIndex = Math.max(this.currentIndex, inst.modifyIndex);
     }
     this.floorIndex = this.currentIndex;
+    // Leases that ended while the process was down: the journal dropped them; peers learn it here.
+    const expired = opts.restored?.expired ?? [];
+    if (expired.length > 0 && this.ledger !== undefined) {
+      const ledger = this.ledger;
+      void this.durable.commit(() => expired.forEach((k) => ledger.local('svc', keyOf(k), null)), () => undefined).catch(() => undefined);
+    }
+  }
+
+  /** This node's name: the owner of the instances registered here. */
+  get node(): string {
+    return this.ledger?.node ?? 'local';
   }
 
   /** The registry-wide index: grows with every visible change. */
@@ -118,7 +142,7 @@ export class ServiceRegistry {
       () => {
         const now = this.now();
         const old = this.liveEntry(k, now);
-        if (old !== undefined && sameSpec(old, spec)) {
+        if (old !== undefined && this.owns(old) && sameSpec(old, spec)) {
           const renewed: Instance = { ...old, renewedAt: now, expiresAt: now + spec.ttl * 1000 };
           this.journal.renew(key, now);
           result = { instance: renewed, created: false };
@@ -135,8 +159,10 @@ export class ServiceRegistry {
           expiresAt: now + spec.ttl * 1000,
           createIndex: old?.createIndex ?? index,
           modifyIndex: index,
+          owner: this.node,
         };
         this.journal.upsert(instance, index);
+        this.ledger?.local('svc', k, valueOf(instance));
         result = { instance, created: old === undefined, change: old === undefined ? 'register' : 'update' };
       },
       () => {
@@ -159,7 +185,7 @@ export class ServiceRegistry {
     const k = keyOf(key);
     const now = this.now();
     const inst = this.liveEntry(k, now);
-    if (inst === undefined) return undefined;
+    if (inst === undefined || !this.owns(inst)) return undefined;
     this.renewInMemory(k, inst, now);
     this.pendingRenewals.set(k, { key, renewedAt: now });
     return inst;
@@ -181,6 +207,18 @@ export class ServiceRegistry {
     );
   }
 
+  /**
+   * adopt takes over an instance a peer owns, with the spec it has (a heartbeat
+   * that reached this node: the client moved here). Resolves with the instance,
+   * now leased here, or undefined when no live instance has that key.
+   */
+  async adopt(key: InstanceKey): Promise<Instance | undefined> {
+    const inst = this.liveEntry(keyOf(key), this.now());
+    if (inst === undefined) return undefined;
+    if (this.owns(inst)) return this.heartbeat(key);
+    return (await this.register(key, specOf(inst))).instance;
+  }
+
   /** deregister removes an instance durably; resolves false when there was no live instance. */
   async deregister(key: InstanceKey): Promise<boolean> {
     const k = keyOf(key);
@@ -190,6 +228,7 @@ export class ServiceRegistry {
       () => {
         index = ++this.currentIndex;
         this.journal.remove(key, index);
+        this.ledger?.local('svc', k, null);
       },
       () => {
         const inst = this.instances.get(k);
@@ -317,7 +356,10 @@ export class ServiceRegistry {
     void this.durable
       .commit(
         () => {
-          for (const r of removals) this.journal.remove(r.key, r.index);
+          for (const r of removals) {
+            this.journal.remove(r.key, r.index);
+            this.ledger?.local('svc', keyOf(r.key), null);
+          }
         },
         () => undefined,
       )
@@ -325,10 +367,95 @@ export class ServiceRegistry {
     return expired.length;
   }
 
+  /**
+   * applyRemote applies instances (or their removal) replicated from peers; each
+   * is stored only when it wins over the version held (Ledger.offer), decided
+   * inside the write so that writes queued together see each other. Resolves
+   * with the number applied.
+   */
+  applyRemote(changes: readonly Change[]): Promise<number> {
+    const ledger = this.ledger;
+    if (ledger === undefined || changes.length === 0) return Promise.resolve(0);
+    let decided: { k: string; inst: Instance | null; key: InstanceKey; index: number }[] = [];
+    return this.durable.commit(
+      () => {
+        decided = [];
+        for (const c of changes) {
+          const key = parseKey(c.key);
+          if (key === undefined || !ledger.offer(c)) continue;
+          const index = ++this.currentIndex;
+          if (c.value === null) {
+            this.journal.remove(key, index);
+            decided.push({ k: c.key, inst: null, key, index });
+            continue;
+          }
+          const v = parseValue(c.value);
+          if (v === undefined) continue;
+          const old = this.instances.get(c.key);
+          const inst: Instance = {
+            ...key,
+            ...specOf(v),
+            registeredAt: v.registeredAt,
+            renewedAt: this.now(),
+            expiresAt: Infinity,
+            createIndex: old?.createIndex ?? index,
+            modifyIndex: index,
+            owner: c.origin,
+          };
+          this.journal.upsert(inst, index);
+          decided.push({ k: c.key, inst, key, index });
+        }
+      },
+      () => {
+        for (const d of decided) {
+          const old = this.instances.get(d.k);
+          if (old !== undefined) this.drop(d.k, old);
+          if (d.inst !== null) {
+            this.put(d.inst);
+            this.changed(old === undefined ? 'register' : 'update', d.inst, d.index, false);
+          } else if (old !== undefined) {
+            this.changed('deregister', old, d.index, false);
+          }
+        }
+        this.notifyWatchers();
+        return decided.length;
+      },
+    );
+  }
+
+  /**
+   * forget removes the instances of a departed peer (their ledger rows were
+   * released in the same write by the caller: see Ledger.release). Call it from
+   * the apply step of that write.
+   */
+  forget(rows: readonly LedgerRow[]): void {
+    let any = false;
+    for (const r of rows) {
+      const inst = this.instances.get(r.key);
+      if (inst === undefined || inst.owner !== r.origin) continue;
+      this.drop(r.key, inst);
+      this.changed('expire', inst, ++this.currentIndex, false);
+      any = true;
+    }
+    if (any) this.notifyWatchers();
+  }
+
+  /** journalForget journals the removal of a departed peer's instances; call it inside the same write as Ledger.release. */
+  journalForget(rows: readonly LedgerRow[]): void {
+    for (const r of rows) {
+      const key = parseKey(r.key);
+      if (key !== undefined) this.journal.remove(key, this.currentIndex);
+    }
+  }
+
   /** close wakes every blocking query so that shutdown does not wait for them. */
   close(): void {
     this.closed = true;
     this.notifyWatchers();
+  }
+
+  private owns(inst: Instance): boolean {
+    return inst.owner === undefined || inst.owner === this.node;
   }
 
   private liveEntry(k: string, now: number): Instance | undefined {
@@ -365,6 +492,7 @@ export class ServiceRegistry {
   }
 
   private bucket(k: string, expiresAt: number): void {
+    if (!Number.isFinite(expiresAt)) return;
     const s = Math.floor(expiresAt / 1000);
     let b = this.buckets.get(s);
     if (b === undefined) this.buckets.set(s, (b = new Set()));
@@ -372,6 +500,7 @@ export class ServiceRegistry {
   }
 
   private unbucket(k: string, expiresAt: number): void {
+    if (!Number.isFinite(expiresAt)) return;
     const s = Math.floor(expiresAt / 1000);
     const b = this.buckets.get(s);
     if (b === undefined) return;
@@ -398,4 +527,37 @@ export function orderTypes(types: readonly string[]): string[] {
   const core = CORE_TYPES.filter((t) => types.includes(t));
   const rest = types.filter((t) => !(CORE_TYPES as readonly string[]).includes(t)).sort();
   return [...core, ...rest];
+}
+
+function valueOf(i: Instance): string {
+  const v: InstanceValue = { ...specOf(i), registeredAt: i.registeredAt };
+  return JSON.stringify(v);
+}
+
+/** parseKey splits "type/name/id" (a replicated key); undefined unless it is three DNS labels. */
+function parseKey(k: string): InstanceKey | undefined {
+  const parts = k.split('/');
+  if (parts.length !== 3) return undefined;
+  const [type, name, id] = parts as [string, string, string];
+  const key = { type, name, id };
+  return checkKey(key) === undefined ? key : undefined;
+}
+
+const peerSpec = registerBodySchema(30);
+
+/**
+ * parseValue reads a peer's instance with the same rules as a registration here,
+ * so that no peer (a newer version, a bug) can put into the registry what the
+ * API would refuse; undefined when it does not pass.
+ */
+function parseValue(text: string): InstanceValue | undefined {
+  try {
+    const raw = JSON.parse(text) as { registeredAt?: unknown };
+    const { registeredAt, ...spec } = raw;
+    const parsed = peerSpec.safeParse(spec);
+    if (!parsed.success || typeof registeredAt !== 'number' || !Number.isFinite(registeredAt)) return undefined;
+    return { ...parsed.data, registeredAt };
+  } catch {
+    return undefined;
+  }
 }

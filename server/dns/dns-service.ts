@@ -4,6 +4,7 @@ import { localDataStage, QueryEngine, refuseStage } from '../../lib/dns/engine';
 import { DnsResponder } from '../../lib/dns/responder';
 import { ServiceZone } from '../../lib/dns/service-zone';
 import { ZoneStore, type FileZone } from '../../lib/dns/zone-store';
+import type { Ledger } from '../../lib/cluster/ledger';
 import type { ServiceRegistry } from '../../lib/registry/registry';
 import type { Log } from '../log';
 import type { Metrics } from '../metrics';
@@ -33,7 +34,7 @@ export class DnsService {
   /** create loads the zones (throwing "file:line: reason" for a bad zone file) and builds the listeners; nothing binds yet. */
   private readonly config: Config;
 
-  constructor(deps: { config: Config; store: Store; registry: ServiceRegistry; metrics: Metrics; log: Log }) {
+  constructor(deps: { config: Config; store: Store; registry: ServiceRegistry; metrics: Metrics; log: Log; ledger?: Ledger }) {
     const { config, store, registry, metrics, log } = deps;
     this.config = config;
     const files: FileZone[] = config.dns.zoneFiles.map((file) => {
@@ -43,7 +44,7 @@ export class DnsService {
         throw new Error(`reading zone file ${file}: ${(err as Error).message}`);
       }
     });
-    this.zones = new ZoneStore(store.durable, new SqliteZoneJournal(store.db), files);
+    this.zones = new ZoneStore(store.durable, new SqliteZoneJournal(store.db), files, deps.ledger);
     this.serviceZone = new ServiceZone(
       {
         service: (type, name) => registry.service(type, name),

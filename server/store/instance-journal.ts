@@ -11,6 +11,7 @@ interface Row {
   renewed_at: number;
   create_index: number;
   modify_index: number;
+  origin: string;
 }
 
 /**
@@ -26,10 +27,11 @@ export class SqliteInstanceJournal implements InstanceJournal {
 
   constructor(private readonly db: Database.Database) {
     this.upsertStmt = db.prepare(
-      `INSERT INTO instances (type, name, id, spec, registered_at, renewed_at, create_index, modify_index)
-       VALUES (@type, @name, @id, @spec, @registered_at, @renewed_at, @create_index, @modify_index)
+      `INSERT INTO instances (type, name, id, spec, registered_at, renewed_at, create_index, modify_index, origin)
+       VALUES (@type, @name, @id, @spec, @registered_at, @renewed_at, @create_index, @modify_index, @origin)
        ON CONFLICT (type, name, id) DO UPDATE SET spec = excluded.spec, registered_at = excluded.registered_at,
-         renewed_at = excluded.renewed_at, create_index = excluded.create_index, modify_index = excluded.modify_index`,
+         renewed_at = excluded.renewed_at, create_index = excluded.create_index, modify_index = excluded.modify_index,
+         origin = excluded.origin`,
     );
     this.renewStmt = db.prepare('UPDATE instances SET renewed_at = max(renewed_at, ?) WHERE type = ? AND name = ? AND id = ?');
     this.removeStmt = db.prepare('DELETE FROM instances WHERE type = ? AND name = ? AND id = ?');
@@ -49,6 +51,7 @@ export class SqliteInstanceJournal implements InstanceJournal {
       renewed_at: i.renewedAt,
       create_index: i.createIndex,
       modify_index: i.modifyIndex,
+      origin: i.owner ?? '',
     });
     this.indexStmt.run(String(index));
   }
@@ -65,16 +68,19 @@ export class SqliteInstanceJournal implements InstanceJournal {
   /**
    * load returns the journalled instances whose leases are still running at `now`
    * and the stored index, and deletes the rows of leases that ended while the
-   * process was down. Each lease is restored as renewal + ttl + allowanceMs, the
-   * most a journalled renewal may lag the acknowledged one.
+   * process was down (returned as `expired`, for the peers to hear of). Each lease
+   * is restored as renewal + ttl + allowanceMs, the most a journalled renewal may
+   * lag the acknowledged one. `self` is this node's name: rows owned by another
+   * node (replicated) have no lease here and are restored as they are.
    */
-  load(now: number, allowanceMs: number): { instances: Instance[]; index: number } {
+  load(now: number, allowanceMs: number, self = ''): { instances: Instance[]; index: number; expired: InstanceKey[] } {
     const rows = this.db.prepare('SELECT * FROM instances').all() as Row[];
     const live: Instance[] = [];
     const dead: Row[] = [];
     for (const r of rows) {
       const spec = JSON.parse(r.spec) as InstanceSpec;
-      const expiresAt = r.renewed_at + spec.ttl * 1000 + allowanceMs;
+      const own = r.origin === '' || r.origin === self;
+      const expiresAt = own ? r.renewed_at + spec.ttl * 1000 + allowanceMs : Infinity;
       if (expiresAt <= now) {
         dead.push(r);
         continue;
@@ -89,6 +95,7 @@ export class SqliteInstanceJournal implements InstanceJournal {
         expiresAt,
         createIndex: r.create_index,
         modifyIndex: r.modify_index,
+        ...(own ? {} : { owner: r.origin }),
       });
     }
     const stored = this.db.prepare("SELECT value FROM meta WHERE key = 'registry_index'").get() as { value: string } | undefined;
@@ -100,6 +107,6 @@ export class SqliteInstanceJournal implements InstanceJournal {
         this.indexStmt.run(String(index));
       })();
     }
-    return { instances: live, index };
+    return { instances: live, index, expired: dead.map((r) => ({ type: r.type, name: r.name, id: r.id })) };
   }
 }

@@ -50,4 +50,28 @@ export const MIGRATIONS: readonly string[] = [
     modify_index INTEGER NOT NULL
   ) STRICT, WITHOUT ROWID;
   `,
+  // 4: replication (issue #5). One row per replicated key: the newest version this node
+  // holds, its owner, clock stamp and the owner's seq; value NULL is a tombstone. The
+  // feed position, epoch and floor are meta 'repl_head', 'repl_epoch', 'repl_floor'.
+  // Instances remember their owner ('' for this node); peers' feed positions persist.
+  `
+  CREATE TABLE repl (
+    kind   TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    hlc    TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    value  TEXT,
+    at     INTEGER NOT NULL,
+    PRIMARY KEY (kind, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX repl_feed ON repl (origin, seq);
+  CREATE INDEX repl_tombstones ON repl (at) WHERE value IS NULL;
+  ALTER TABLE instances ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+  CREATE TABLE peer_cursors (
+    peer  TEXT PRIMARY KEY,
+    epoch TEXT NOT NULL,
+    seq   INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

@@ -2,7 +2,7 @@ import type { KvStore } from '../../../lib/kv/kv';
 import { blockingParams } from '../blocking';
 import { bootstrapConfig } from './kv';
 import { ApiError } from '../../../lib/errors';
-import { canonicalAddress, checkKey, CORE_TYPES, instanceJson, registerBodySchema, type InstanceKey } from '../../../lib/registry/instance';
+import { canonicalAddress, checkKey, CORE_TYPES, instanceJson, registerBodySchema, type Instance, type InstanceKey } from '../../../lib/registry/instance';
 import { isDnsLabel, LABEL_RULE } from '../../../lib/labels';
 import type { ServiceRegistry, ServiceView } from '../../../lib/registry/registry';
 import { validateBody, type Reply, type Route, type RouteContext } from '../router';
@@ -23,6 +23,8 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
   const { registry } = deps;
   const body = registerBodySchema(deps.defaultTtl);
   const base = '/v1/services/:type/:name/instances/:id';
+  const json = (i: Instance) => instanceJson(i, deps.nodeName);
+  const serviceJson = (s: ServiceView) => ({ type: s.type, name: s.name, instances: s.instances.map(json) });
 
   return [
     {
@@ -34,16 +36,17 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
         const data = validateBody(body, await ctx.readJson());
         const spec = { ...data, address: canonicalAddress(data.address) };
         const { instance, created } = await registry.register(key, spec);
-        return { status: 200, body: { ...instanceJson(instance), created } };
+        return { status: 200, body: { ...json(instance), created } };
       },
     },
     {
       method: 'PUT',
       path: `${base}/heartbeat`,
       permission: 'register',
-      handler(ctx) {
+      async handler(ctx) {
         const key = instanceKey(ctx);
-        const inst = registry.heartbeat(key);
+        // An instance a peer owns is adopted: the client moved to this node, and its lease now runs here.
+        const inst = registry.heartbeat(key) ?? (await registry.adopt(key));
         if (inst === undefined) throw new ApiError('instance_not_found', `${key.type}/${key.name}/${key.id} is not registered or its lease ended`);
         return { status: 200, body: { ttl: inst.ttl, renewedAt: new Date(inst.renewedAt).toISOString(), expiresAt: new Date(inst.expiresAt).toISOString() } };
       },
@@ -66,7 +69,7 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
         const key = instanceKey(ctx);
         const inst = registry.instance(key);
         if (inst === undefined) throw new ApiError('instance_not_found', `${key.type}/${key.name}/${key.id} is not registered`);
-        return { status: 200, body: instanceJson(inst) };
+        return { status: 200, body: json(inst) };
       },
     },
     {
@@ -91,7 +94,7 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
           if (!isDnsLabel(v)) throw new ApiError('invalid_path', `${part} must be a DNS label: ${LABEL_RULE}`);
         }
         const index = await blockIfAsked(ctx, registry, { type, name });
-        return indexed(index, { index, type, name, instances: registry.service(type, name).map(instanceJson) });
+        return indexed(index, { index, type, name, instances: registry.service(type, name).map(json) });
       },
     },
     {
@@ -103,7 +106,7 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
         const services: Record<string, { name: string; instances: ReturnType<typeof instanceJson>[] }[]> = {};
         for (const t of CORE_TYPES) services[t] = [];
         for (const s of registry.services()) {
-          (services[s.type] ??= []).push({ name: s.name, instances: s.instances.map(instanceJson) });
+          (services[s.type] ??= []).push({ name: s.name, instances: s.instances.map(json) });
         }
         return indexed(index, {
           node: { name: deps.nodeName, version: deps.version },
@@ -121,10 +124,6 @@ function instanceKey(ctx: RouteContext): InstanceKey {
   const bad = checkKey(key);
   if (bad !== undefined) throw new ApiError('invalid_path', bad);
   return key;
-}
-
-function serviceJson(s: ServiceView) {
-  return { type: s.type, name: s.name, instances: s.instances.map(instanceJson) };
 }
 
 function indexed(index: number, body: unknown): Reply {
