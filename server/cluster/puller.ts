@@ -38,6 +38,7 @@ export interface PeerStatus {
   readonly reachable: boolean;
   readonly lastSuccess: string | null;
   readonly lastError: string | null;
+  readonly lastErrorAt: string | null;
   readonly errors: number;
   readonly lag: { readonly seq: number; readonly ms: number };
   readonly position: { readonly epoch: string | null; readonly seq: number; readonly head: number };
@@ -81,6 +82,7 @@ export class PeerPuller {
   private sleeper: { timer: NodeJS.Timeout; wake: () => void } | undefined;
   lastSuccess: number | undefined;
   private lastError: string | undefined;
+  private lastErrorAt: number | undefined;
   private errors = 0;
   private failures = 0;
   private left = false;
@@ -138,6 +140,7 @@ export class PeerPuller {
       reachable,
       lastSuccess: this.lastSuccess === undefined ? null : new Date(this.lastSuccess).toISOString(),
       lastError: this.lastError ?? null,
+      lastErrorAt: this.lastErrorAt === undefined ? null : new Date(this.lastErrorAt).toISOString(),
       errors: this.errors,
       lag: { seq: Math.max(0, this.head - seq), ms: this.behindSince === undefined ? 0 : now - this.behindSince },
       position: { epoch: this.cursor?.epoch ?? null, seq, head: this.head },
@@ -244,6 +247,7 @@ export class PeerPuller {
     const message = err instanceof PeerError || err instanceof SyntaxError || err instanceof FeedError ? err.message : `applying: ${err.message}`;
     if (this.lastError !== message || this.failures === 1) this.opts.log.warn('pulling from peer failed', { error: message, failures: this.failures });
     this.lastError = message;
+    this.lastErrorAt = Date.now();
   }
 
   private sleep(ms: number): Promise<void> {

@@ -65,6 +65,8 @@ export interface StartOptions {
   readonly rawConfig?: string;
   /** Sections to leave out of the generated config (e.g. to add a [http] of one's own). */
   readonly omitHttp?: boolean;
+  /** [node] name; "test-node" unless given. */
+  readonly name?: string;
 }
 
 /** tempDir makes a directory that removeTemp deletes. */
@@ -87,7 +89,7 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
   const toml =
     opts.rawConfig ??
     [
-      `[node]\nname = "test-node"\ndata_dir = "${dataDir}"\nshutdown_timeout = "3s"`,
+      `[node]\nname = "${opts.name ?? 'test-node'}"\ndata_dir = "${dataDir}"\nshutdown_timeout = "3s"`,
       opts.omitHttp ? '' : '[http]\nlisten = "127.0.0.1:0"',
       `[dns]\nlisten = "127.0.0.1:0"\n${opts.dnsToml ?? ''}`,
       TOKENS_TOML,
