@@ -157,7 +157,8 @@ export class PeerPuller {
     while (this.running) {
       const since = snapshot?.since ?? this.cursor?.seq ?? 0;
       const epoch = snapshot?.epoch ?? this.cursor?.epoch;
-      const catchingUp = snapshot !== undefined || more || this.cursor === undefined;
+      // After a failure or a leave, the first request answers at once, so the status shows the peer back without waiting for news.
+      const catchingUp = snapshot !== undefined || more || this.cursor === undefined || this.failures > 0 || this.left;
       const wait = catchingUp ? 0 : LONG_POLL_MS;
       const path = `/v1/cluster/changes?since=${since}&limit=${PAGE}&wait=${wait}${epoch === undefined ? '' : `&epoch=${epoch}`}`;
       let page: FeedPage;

@@ -38,15 +38,17 @@ export interface NodeSpec {
  */
 export class TestCluster {
   readonly nodes = new Map<string, ApplianceProcess>();
-  private readonly ports = new Map<string, number>();
+  /** Port of each node by name, as promises: nodes started together must agree on each other's ports. */
+  private readonly ports = new Map<string, Promise<number>>();
   private readonly specs = new Map<string, NodeSpec>();
 
   async start(spec: NodeSpec): Promise<ApplianceProcess> {
     this.specs.set(spec.name, spec);
-    for (const n of [spec.name, ...spec.peers]) if (!this.ports.has(n)) this.ports.set(n, await freePort());
-    const port = this.ports.get(spec.name)!;
+    for (const n of [spec.name, ...spec.peers]) if (!this.ports.has(n)) this.ports.set(n, freePort());
+    const port = await this.ports.get(spec.name)!;
+    const peerPorts = new Map(await Promise.all(spec.peers.map(async (p) => [p, await this.ports.get(p)!] as const)));
     const scheme = spec.https === undefined ? 'http' : 'https';
-    const peers = spec.peers.map((p) => `[[cluster.peers]]\nname = "${p}"\nurl = "${scheme}://127.0.0.1:${this.ports.get(p)}"\n`).join('\n');
+    const peers = spec.peers.map((p) => `[[cluster.peers]]\nname = "${p}"\nurl = "${scheme}://127.0.0.1:${peerPorts.get(p)}"\n`).join('\n');
     const listen = spec.https === undefined
       ? `[http]\nlisten = "127.0.0.1:${port}"`
       : `[http]\nlisten = "127.0.0.1:0"\n[https]\nlisten = "127.0.0.1:${port}"\ncert = "${spec.https.cert}"\nkey = "${spec.https.key}"`;
