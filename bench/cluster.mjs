@@ -6,7 +6,9 @@
 //     the signed long-poll feed GET /v1/cluster/changes). N instance registrations are sent
 //     to a at a steady pace (open loop, a few in flight); a watcher on b (a blocking query
 //     GET /v1/services/discovery/bench?index=<n>&wait=5s) notes when each instance id first
-//     shows up. Latency = seen on b - acknowledged by a (both on this process's clock; a
+//     shows up. Each answer carries the whole service, so with one service (the default) the
+//     watcher's own cost grows with it; --watch-services K spreads the instances over K
+//     services with one watcher each. Latency = seen on b - acknowledged by a (both on this process's clock; a
 //     negative figure means b served it before a's answer got here). Then DNS RRset writes
 //     on a, one at a time, each followed by polling b's zone summary until its RRset count
 //     grows (zones have no blocking query): latency = seen on b - acknowledged by a.
@@ -15,9 +17,12 @@
 //     divided by N.
 //  3. Full sync: a fresh node loads S instances (100 services) and S records (one zone),
 //     then a new observer d whose only peer is that node starts; its first contact is a
-//     snapshot. Time from d's "ready" log line until its /v1/peers shows the peer ok, no
-//     lag, position.seq = position.head and every row the source owns; d's RSS after.
-// Usage: node bench/cluster.mjs [--instances N] [--rate N] [--records N] [--sync N | --sync-instances N --sync-records N]
+//     snapshot. Time from d's "ready" log line (and from its spawn) until its /v1/peers
+//     shows the peer ok, no lag, position.seq = position.head and every row the source
+//     owns; d's RSS after. The pullers start before the "ready" line, so part of the
+//     snapshot (or all of it) may be applied before it: compare d's spawn → ready with an
+//     empty node's (the source's own start), which the table shows too.
+// Usage: node bench/cluster.mjs [--instances N] [--watch-services K] [--rate N] [--records N] [--sync N | --sync-instances N --sync-records N]
 //        [--json [FILE]]   (defaults: 1000 at 200/s, 200, 10000 and 10000)
 // Output: a table, then one JSON line (stdout); progress on stderr.
 // Exit: 0 when every figure was measured, 2 when the cluster failed (a node did not start,
@@ -36,14 +41,14 @@ const MAIN = join(root, 'dist/server/main.js');
 // ---------------------------------------------------------------- options
 function usage(msg) {
   if (msg) console.error(`cluster bench: ${msg}`);
-  console.error('usage: node bench/cluster.mjs [--instances N] [--rate N] [--records N] [--sync N | --sync-instances N --sync-records N] [--json [FILE]]');
+  console.error('usage: node bench/cluster.mjs [--instances N] [--watch-services K] [--rate N] [--records N] [--sync N | --sync-instances N --sync-records N] [--json [FILE]]');
   process.exit(msg ? 1 : 0);
 }
-const opts = { instances: 1000, rate: 200, records: 200, syncInstances: 10_000, syncRecords: 10_000, json: undefined };
+const opts = { instances: 1000, watchServices: 1, rate: 200, records: 200, syncInstances: 10_000, syncRecords: 10_000, json: undefined };
 {
   const argv = process.argv.slice(2);
   const ints = {
-    '--instances': ['instances', 1, 5000], '--rate': ['rate', 1, 2000], '--records': ['records', 1, 2000],
+    '--instances': ['instances', 1, 5000], '--watch-services': ['watchServices', 1, 100], '--rate': ['rate', 1, 2000], '--records': ['records', 1, 2000],
     '--sync-instances': ['syncInstances', 0, 50_000], '--sync-records': ['syncRecords', 0, 50_000],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -66,7 +71,8 @@ const opts = { instances: 1000, rate: 200, records: 200, syncInstances: 10_000, 
 }
 const N = opts.instances; // registrations on a, watched on b
 const RATE = opts.rate; // registrations per second
-const MAX_IN_FLIGHT = 8; // the pacer's limit on unanswered registrations
+const WATCH_SERVICES = opts.watchServices; // the services they are spread over, one blocking watcher on b each
+const MAX_IN_FLIGHT = 16; // the pacer's limit on unanswered registrations
 const RECORDS = opts.records; // RRset writes on a, watched on b, one at a time
 const RECORD_POLL_MS = 2; // the gap between two polls of b's zone summary
 const SYNC_INSTANCES = opts.syncInstances; // instances loaded before the full sync
@@ -207,6 +213,11 @@ ${peers.map((p) => `[[cluster.peers]]\nname = "${p}"\nurl = "http://127.0.0.1:${
   return { name, child, url: `http://127.0.0.1:${ports[name]}`, spawnedAt, readyAt: Date.parse(ready.time) || Date.now() };
 }
 
+/** commits is how many group-commit transactions (one fsync each) a node has run, from /metrics. */
+async function commits(node) {
+  const text = (await api(node.url, 'GET', '/metrics')).text;
+  return Number(/^nekoq_store_commit_batch_ops_count (\S+)$/m.exec(text)?.[1] ?? NaN);
+}
 const peersOf = async (node) => (await must(node.url, 'GET', '/v1/peers')).json;
 const peerOf = async (node, peer) => (await peersOf(node)).peers.find((p) => p.name === peer);
 /** caughtUp: the peer answers, and every change of its feed this node heard of is applied. */
@@ -230,6 +241,7 @@ const fail = (part, e) => {
 
 // ---------------------------------------------------------------- 1 and 2: propagation over a, b, c
 const instanceBody = (i) => ({ address: `10.0.${(i >> 8) & 255}.${i & 255}`, port: 80 });
+const serviceOf = (k) => (WATCH_SERVICES === 1 ? 'bench' : `bench${k}`);
 const instanceId = (i) => `i${String(i).padStart(4, '0')}`;
 
 /**
@@ -324,15 +336,26 @@ async function propagation() {
     const sent = new Array(N);
     const acked = new Array(N);
     const seenAt = new Map(); // id -> t
-    const watcher = watch(b, 'bench', (id, t) => seenAt.set(id, t));
-    await Promise.race([watcher.ready, sleep(10_000).then(() => { throw new Error(`b's watcher got no answer in 10 s (${watcher.state.errors} errors)`); })]);
-    if (seenAt.size !== 0) throw new Error(`service ${TYPE}/bench on b is not empty`);
-    log(`registering ${N} instances on a at ${RATE}/s (at most ${MAX_IN_FLIGHT} in flight), watching b`);
+    const watchers = Array.from({ length: WATCH_SERVICES }, (_, k) => watch(b, serviceOf(k), (id, t) => seenAt.set(id, t)));
+    const watcherState = () => ({
+      answers: watchers.reduce((n, w) => n + w.state.answers, 0),
+      errors: watchers.reduce((n, w) => n + w.state.errors, 0),
+      bytes: watchers.reduce((n, w) => n + w.state.bytes, 0),
+    });
+    await Promise.race([
+      Promise.all(watchers.map((w) => w.ready)),
+      sleep(10_000).then(() => {
+        throw new Error(`b's watchers got no answer in 10 s (${watcherState().errors} errors)`);
+      }),
+    ]);
+    if (seenAt.size !== 0) throw new Error(`the services ${TYPE}/bench* on b are not empty`);
+    log(`registering ${N} instances (${WATCH_SERVICES} service${WATCH_SERVICES > 1 ? 's' : ''}) on a at ${RATE}/s (at most ${MAX_IN_FLIGHT} in flight), watching b`);
     const errors = [];
     let inFlight = 0;
     let freed;
     const pending = [];
     const cpuBefore = Object.fromEntries(started.map((n) => [n.name, cpuSeconds(n.child.pid)]));
+    const commitsBefore = Object.fromEntries(await Promise.all(started.map(async (n) => [n.name, await commits(n)])));
     const t0 = performance.now() + 20;
     let lateStarts = 0;
     for (let i = 0; i < N && !h.stopping; i++) {
@@ -344,7 +367,7 @@ async function propagation() {
       inFlight++;
       sent[i] = performance.now();
       pending.push(
-        api(a.url, 'PUT', `/v1/services/${TYPE}/bench/instances/${instanceId(i)}`, instanceBody(i))
+        api(a.url, 'PUT', `/v1/services/${TYPE}/${serviceOf(i % WATCH_SERVICES)}/instances/${instanceId(i)}`, instanceBody(i))
           .then((r) => {
             acked[i] = performance.now();
             if (r.status !== 200) errors.push(`${instanceId(i)}: ${r.status} ${r.text.slice(0, 100)}`);
@@ -363,14 +386,17 @@ async function propagation() {
     } catch (e) {
       const missing = [];
       for (let i = 0; i < N; i++) if (!seenAt.has(instanceId(i))) missing.push(instanceId(i));
-      const direct = (await api(b.url, 'GET', `/v1/services/${TYPE}/bench`)).json?.instances?.length;
+      let direct = 0;
+      for (let k = 0; k < WATCH_SERVICES; k++) direct += (await api(b.url, 'GET', `/v1/services/${TYPE}/${serviceOf(k)}`)).json?.instances?.length ?? 0;
       throw new Error(`${e.message}: ${missing.length} never seen (${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', ..' : ''}); ` +
         `b answers ${direct} instances; b's peer a: ${JSON.stringify(await peerOf(b, 'a').catch(() => null))}`);
     } finally {
-      await watcher.stop();
+      await Promise.all(watchers.map((w) => w.stop()));
     }
+    const watched = watcherState();
     const windowS = (performance.now() - t0) / 1000;
     const cpuPct = Object.fromEntries(started.map((n) => [n.name, (100 * (cpuSeconds(n.child.pid) - cpuBefore[n.name])) / windowS]));
+    const commitCounts = Object.fromEntries(await Promise.all(started.map(async (n) => [n.name, (await commits(n)) - commitsBefore[n.name]])));
     const fromAck = [];
     const fromSend = [];
     for (let i = 0; i < N; i++) {
@@ -382,10 +408,10 @@ async function propagation() {
     results.instances = {
       n: N, rate: RATE, sendSeconds, lateStarts,
       fromAck: dist(fromAck), fromSend: dist(fromSend), putAck: ackLatency,
-      seenBeforeAck: fromAck.filter((x) => x < 0).length, cpuPct, windowS,
-      watcherAnswers: watcher.state.answers, watcherErrors: watcher.state.errors, watcherMB: watcher.state.bytes / 1e6,
+      seenBeforeAck: fromAck.filter((x) => x < 0).length, cpuPct, windowS, commitCounts,
+      watcherAnswers: watched.answers, watcherErrors: watched.errors, watcherMB: watched.bytes / 1e6,
     };
-    log(`  seen on b: p50 ${results.instances.fromAck.p50.toFixed(1)} ms after a's ack, p99 ${results.instances.fromAck.p99.toFixed(1)} ms (${watcher.state.answers} blocking answers)`);
+    log(`  seen on b: p50 ${results.instances.fromAck.p50.toFixed(1)} ms after a's ack, p99 ${results.instances.fromAck.p99.toFixed(1)} ms (${watched.answers} blocking answers)`);
 
     // -------------------------------------------------------- 2: feed bytes per change
     const after = await until('b to be in step with a after the registrations', bInStepWithA, 10_000);
@@ -398,7 +424,8 @@ async function propagation() {
       perFeedChange: changes > 0 ? (after.bytes - beforeBytes) / changes : NaN,
     };
     log(`  a's feed to b: ${results.bytes.bytes} body bytes for ${N} registrations (${changes} feed changes)`);
-    const onC = (await must(c.url, 'GET', `/v1/services/${TYPE}/bench`)).json.instances.length;
+    let onC = 0;
+    for (let k = 0; k < WATCH_SERVICES; k++) onC += (await must(c.url, 'GET', `/v1/services/${TYPE}/${serviceOf(k)}`)).json.instances.length;
     results.instances.onC = onC;
     if (onC !== N) fail('propagation', new Error(`c holds ${onC} of the ${N} instances (b holds them all)`));
 
@@ -580,7 +607,8 @@ function report() {
   if (i) {
     out.push(`| registrations sent in (s) / started > 5 ms late | ${fmt(i.sendSeconds, 2)} / ${i.lateStarts} |`);
     out.push(`| instances seen on b before a's ack reached the client | ${i.seenBeforeAck} |`);
-    out.push(`| blocking answers from b to the watcher (MB of JSON) | ${i.watcherAnswers} (${fmt(i.watcherMB, 1)}) |`);
+    out.push(`| blocking answers from b to the ${WATCH_SERVICES} watcher${WATCH_SERVICES > 1 ? 's' : ''} (MB of JSON) | ${i.watcherAnswers} (${fmt(i.watcherMB, 1)}) |`);
+    out.push(`| group commits (fsyncs) while registering: a / b / c | ${['a', 'b', 'c'].map((n) => fmtInt(i.commitCounts?.[n])).join(' / ')} |`);
     out.push(`| CPU % of one core while registering (${fmt(i.windowS, 1)} s): a / b / c (all on core 0) | ${['a', 'b', 'c'].map((n) => fmt(i.cpuPct?.[n], 0)).join(' / ')} |`);
   }
   if (r) out.push(`| RRset latency resolution: b polled every | ${r.pollMs} ms (+ a request) |`);
@@ -610,8 +638,8 @@ function report() {
   const json = {
     bench: 'cluster',
     setup: results.setup,
-    instance_propagation_ms: i && { ...d2(i.fromAck), from_send: d2(i.fromSend), put_ack: d2(i.putAck), seen_before_ack: i.seenBeforeAck, rate: RATE, send_seconds: num(i.sendSeconds),
-      cpu_pct: i.cpuPct && Object.fromEntries(Object.entries(i.cpuPct).map(([k, v]) => [k, num(v, 0)])) },
+    instance_propagation_ms: i && { ...d2(i.fromAck), from_send: d2(i.fromSend), put_ack: d2(i.putAck), seen_before_ack: i.seenBeforeAck, rate: RATE, services: WATCH_SERVICES, send_seconds: num(i.sendSeconds),
+      cpu_pct: i.cpuPct && Object.fromEntries(Object.entries(i.cpuPct).map(([k, v]) => [k, num(v, 0)])), commits: i.commitCounts },
     record_propagation_ms: r && { ...d2(r.fromAck), put_ack: d2(r.putAck), poll_ms: r.pollMs },
     feed_body_bytes: b && { total: b.bytes, registrations: b.registrations, per_registration: num(b.perRegistration, 1), feed_changes: b.feedChanges, per_feed_change: num(b.perFeedChange, 1) },
     full_sync: y && {
