@@ -308,7 +308,12 @@ export class ZoneStore implements ZoneSource {
     }
     if (winners.size === 0) return 0;
     const touched = new Set<string>();
-    for (const c of winners.values()) touched.add(c.kind === 'zone' ? c.key : parseRRKey(c.key)!.zone);
+    const perZone = new Map<string, number>();
+    for (const c of winners.values()) {
+      const z = c.kind === 'zone' ? c.key : parseRRKey(c.key)!.zone;
+      touched.add(z);
+      perZone.set(z, (perZone.get(z) ?? 0) + 1);
+    }
     const held = (kind: 'zone' | 'rr', key: string) => {
       const w = winners.get(`${kind} ${key}`);
       return w ?? ledger.current(kind, key);
@@ -342,7 +347,12 @@ export class ZoneStore implements ZoneSource {
         plans.push({ op: 'create', zone, built, stored: storedMap(sets.map(storedOf)) });
         continue;
       }
+      // A few changes go in copy-on-write; a large page (a snapshot, a backlog) is built into the zone once.
+      const draft = (perZone.get(zone) ?? 0) > 16 ? new Map(mine.zone.rrsets().map((x) => [keyOf(x.name, typeName(x.type)), x])) : undefined;
       let next = mine.zone;
+      const has = (name: string, type: number) => (draft ? draft.has(keyOf(name, typeName(type))) : next.node(name)?.get(type) !== undefined);
+      const soaNow = () => (draft ? draft.get(keyOf(zone, 'SOA'))! : next.soa());
+      const setIt = (set: RRset) => (draft ? void draft.set(keyOf(set.name, typeName(set.type)), set) : void (next = next.withRRset(set)));
       const put: StoredRRset[] = [];
       const removed: string[] = [];
       let soaGiven = false;
@@ -352,8 +362,9 @@ export class ZoneStore implements ZoneSource {
         if (k.zone !== zone || !inZoneLife(w)) continue;
         const type = typeNumber(k.type)!;
         if (w.value === null) {
-          if (type === TYPE.SOA || next.node(k.name)?.get(type) === undefined) continue;
-          next = next.withoutRRset(k.name, type);
+          if (type === TYPE.SOA || !has(k.name, type)) continue;
+          if (draft) draft.delete(keyOf(k.name, k.type));
+          else next = next.withoutRRset(k.name, type);
           removed.push(keyOf(k.name, k.type));
           continue;
         }
@@ -361,19 +372,21 @@ export class ZoneStore implements ZoneSource {
         if (set === undefined) continue;
         if (type === TYPE.SOA) {
           if (k.name !== zone) continue;
-          const here = (next.soa().data[0] as { serial: number }).serial;
+          const here = (soaNow().data[0] as { serial: number }).serial;
           const d = set.data[0] as { serial: number };
           set = makeRRset(set.name, TYPE.SOA, set.ttl, [{ ...d, serial: Math.max((here + 1) >>> 0, d.serial) }]);
           soaGiven = true;
         }
-        next = next.withRRset(set);
+        setIt(set);
         put.push(storedOf(set));
       }
       if (put.length === 0 && removed.length === 0) continue;
       if (!soaGiven) {
-        next = next.withRRset(bumpSerial(next.soa()));
-        put.push(storedOf(next.soa()));
+        const soa = bumpSerial(soaNow());
+        setIt(soa);
+        put.push(storedOf(soa));
       }
+      if (draft) next = Zone.build(zone, draft.values());
       plans.push({ op: 'update', zone, next, put, removed });
     }
     let applied = 0;
