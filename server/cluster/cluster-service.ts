@@ -19,8 +19,9 @@ export const FEED_MAX_LIMIT = 10_000;
 export const FEED_DEFAULT_LIMIT = 2000;
 /** The longest a feed request may wait for news. */
 export const FEED_MAX_WAIT_MS = 60_000;
-/** How often tombstones past their life are forgotten and departed peers checked. */
+/** How often departed peers are checked, and how often tombstones past their life are forgotten. */
 const HOUSEKEEPING_MS = 1000;
+const COLLECT_EVERY_MS = 60_000;
 
 export interface ClusterDeps {
   readonly config: ClusterConfig;
@@ -59,6 +60,7 @@ export class ClusterService {
   private readonly authFailures = new Map<string, number>();
   private readonly startedAt = Date.now();
   private readonly released = new Set<string>();
+  private lastCollect = 0;
   private readonly durable: DurableLog;
 
   constructor(private readonly deps: ClusterDeps) {
@@ -211,7 +213,10 @@ export class ClusterService {
     const { ledger, config, registry } = this.deps;
     const now = Date.now();
     try {
-      await this.durable.commit(() => void ledger.collect(config.tombstoneTtlMs), () => undefined);
+      if (now - this.lastCollect >= COLLECT_EVERY_MS) {
+        this.lastCollect = now;
+        await this.durable.commit(() => void ledger.collect(config.tombstoneTtlMs), () => undefined);
+      }
       const gone: string[] = [];
       for (const p of this.pullers) {
         if (now - (p.lastSuccess ?? this.startedAt) > config.dropAfterMs && !this.released.has(p.name)) gone.push(p.name);
