@@ -7,7 +7,7 @@ import type { DurableLog } from '../../lib/durability';
 import { ApiError } from '../../lib/errors';
 import type { KvStore } from '../../lib/kv/kv';
 import type { ServiceRegistry } from '../../lib/registry/registry';
-import type { Route } from '../http/router';
+import { integerQuery, type Route } from '../http/router';
 import type { Log } from '../log';
 import type { Metrics } from '../metrics';
 import { SqlitePeerCursors } from '../store/ledger-journal';
@@ -154,9 +154,9 @@ export class ClusterService {
       this.deps.log.warn('peer request refused', { reason: verdict.reason, node: typeof headers['x-nekoq-node'] === 'string' ? headers['x-nekoq-node'].slice(0, 63) : undefined });
       throw new ApiError('peer_unauthorized', `peer request refused: ${verdict.reason}`);
     }
-    const since = intParam(query, 'since', 0, Number.MAX_SAFE_INTEGER, 0);
-    const limit = intParam(query, 'limit', 1, FEED_MAX_LIMIT, FEED_DEFAULT_LIMIT);
-    const waitMs = intParam(query, 'wait', 0, FEED_MAX_WAIT_MS, 0);
+    const since = integerQuery(query, 'since', Number.MAX_SAFE_INTEGER) ?? 0;
+    const limit = integerQuery(query, 'limit', FEED_MAX_LIMIT, 1) ?? FEED_DEFAULT_LIMIT;
+    const waitMs = integerQuery(query, 'wait', FEED_MAX_WAIT_MS) ?? 0;
     const epoch = query.get('epoch');
     const { ledger } = this.deps;
     // Only wait when the position is valid here and nothing is new.
@@ -265,12 +265,4 @@ export class ClusterService {
     m.counter('nekoq_peer_snapshots_total', 'Snapshots taken from the peer', ['peer'], each((s) => s.snapshots));
     m.gauge('nekoq_cluster_feed_head', "This node's change feed position", [], (set) => set({}, this.deps.ledger.head));
   }
-}
-
-function intParam(q: URLSearchParams, name: string, min: number, max: number, dflt: number): number {
-  const raw = q.get(name);
-  if (raw === null) return dflt;
-  const n = Number(raw);
-  if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) throw new ApiError('invalid_query', `${name} must be an integer ${min}..${max}`);
-  return n;
 }

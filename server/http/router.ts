@@ -211,6 +211,18 @@ export function validateBody<T>(schema: z.ZodType<T>, raw: unknown): T {
   throw new ApiError('validation_failed', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
 }
 
+/**
+ * integerQuery reads a decimal query parameter in min..max: undefined when absent,
+ * 400 invalid_query naming the range when it is not such an integer.
+ */
+export function integerQuery(query: URLSearchParams, name: string, max: number, min = 0): number | undefined {
+  const text = query.get(name);
+  if (text === null) return undefined;
+  const n = Number(text);
+  if (!/^\d{1,16}$/.test(text) || n < min || n > max) throw new ApiError('invalid_query', `${name} must be an integer ${min}..${max}`);
+  return n;
+}
+
 /** readRawBody reads at most maxBytes of a request body, throwing 413 body_too_large past it. */
 export async function readRawBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ApiError } from '../../../lib/errors';
 import { checkKey, checkPrefix, KV_LIMITS, TxnError, type KvEntry, type KvStore, type KvView, type TxnOp } from '../../../lib/kv/kv';
 import { blockingParams } from '../blocking';
-import { readRawBody, validateBody, type Reply, type Route, type RouteContext } from '../router';
+import { integerQuery, readRawBody, validateBody, type Reply, type Route, type RouteContext } from '../router';
 
 /** Largest POST /v1/txn body: 64 operations with base64 values. */
 export const MAX_TXN_BODY_BYTES = 4 * 1024 * 1024;
@@ -54,11 +54,8 @@ function validPrefix(prefix: string): string {
   return prefix;
 }
 
-function integerParam(ctx: RouteContext, name: string, max = MAX_FLAGS): number | undefined {
-  const text = ctx.query.get(name);
-  if (text === null) return undefined;
-  if (!/^\d{1,16}$/.test(text) || Number(text) > max) throw new ApiError('invalid_query', `${name} must be an integer 0..${max}`);
-  return Number(text);
+function integerParam(ctx: RouteContext, name: string): number | undefined {
+  return integerQuery(ctx.query, name, MAX_FLAGS);
 }
 
 const has = (ctx: RouteContext, name: string) => ctx.query.has(name);
