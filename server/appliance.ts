@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ApplianceInfo, ApplianceOperations } from '../lib/appliance';
+import { LoginLimiter } from '../lib/auth/login-limiter';
 import { verifyPassword } from '../lib/auth/password';
 import { TokenTable } from '../lib/auth/tokens';
 import type { Config } from '../lib/config/config';
@@ -14,12 +15,14 @@ import { HttpFront } from './http/http-front';
 import { ApiRouter, type Route } from './http/router';
 import { operationRoutes } from './http/routes/operations';
 import { kvRoutes } from './http/routes/kv';
+import { nodeRoutes } from './http/routes/node';
 import { serviceRoutes } from './http/routes/services';
 import { zoneRoutes } from './http/routes/zones';
 import type { Log } from './log';
 import { createMetrics } from './metrics';
 import { RegistryService } from './registry-service';
 import { ensureSecrets, type FirstStartCredentials } from './secrets';
+import { ShutdownMonitor } from './shutdown-monitor';
 import { SqliteKvJournal } from './store/kv-journal';
 import { SqliteLedgerJournal } from './store/ledger-journal';
 import type { Store } from './store/store';
@@ -45,6 +48,8 @@ export class RunningAppliance {
   private readonly startedAt = Date.now();
   private readonly fronts: HttpFront[];
   private stopping: Promise<void> | undefined;
+  /** The steps of a shutdown, for the operators watching it in the web manager. */
+  readonly shutdownMonitor = new ShutdownMonitor();
   private started = false;
   /** Resolves when shutdown has finished. */
   readonly stopped: Promise<void>;
@@ -93,6 +98,7 @@ export class RunningAppliance {
     metrics.gauge('nekoq_kv_blocking_queries', 'Blocking KV reads waiting for a change', [], (set) => set({}, kv.waiting));
 
     let self: RunningAppliance | undefined;
+    const monitor = () => self!.shutdownMonitor;
     // An observer serves what it pulls and accepts no writes: nobody pulls from it, so a write there would reach no one.
     const dataRoutes = (routes: Route[]) => (config.cluster.observer ? routes.map(readOnly) : routes);
     const router = new ApiRouter(
@@ -115,19 +121,58 @@ export class RunningAppliance {
           ...kvRoutes(kv),
           ...zoneRoutes({ zones: dns.zones, defaultNameservers: [dns.serviceZone.nameserver] }),
         ]),
+        ...nodeRoutes({
+          info: () => self!.info(),
+          counts: () => {
+            const services = registryService.registry.services();
+            const zones = dns.zones.list();
+            return {
+              serviceTypes: new Set(services.map((s) => s.type)).size,
+              services: services.length,
+              instances: services.reduce((n, s) => n + s.instances.length, 0),
+              zones: zones.length,
+              rrsets: zones.reduce((n, z) => n + z.rrsets, 0),
+              kvKeys: kv.size,
+            };
+          },
+          cluster: () => {
+            const s = cluster.status();
+            return { name: s.cluster, observer: s.observer, peers: s.peers.map((p) => ({ name: p.name, state: p.state })) };
+          },
+        }),
         ...dohRoutes(dns.responder),
       ],
       { tokens: new TokenTable(secrets.tokens), metrics, log: log.child({ service: 'http' }) },
     ).own((p) => p === '/v1' || p.startsWith('/v1/') || p === '/dns-query');
 
-    // What the web manager's worker may call (lib/appliance.ts).
+    // What the web manager's worker may call (lib/appliance.ts). Data goes through the API's router only.
+    const limiter = new LoginLimiter();
+    const logins = { ok: 0, refused: 0, limited: 0 };
+    metrics.counter('nekoq_web_logins_total', 'Web manager sign-in attempts by result (ok, refused, limited)', ['result'], (set) => {
+      for (const [result, n] of Object.entries(logins)) set({ result }, n);
+    });
     const operations: ApplianceOperations = {
       info: () => self!.info(),
-      verifyAdmin: async (user, password) => {
+      verifyAdmin: async (user, password, client) => {
+        const allowed = limiter.check(client);
+        if (!allowed.allowed) {
+          logins.limited += 1;
+          return { result: 'limited', retryAfterS: Math.ceil(allowed.retryAfterMs / 1000) };
+        }
+        // The hash is checked whatever the user name, so that timing does not tell a wrong user from a wrong password.
         const passwordOk = await verifyPassword(password, secrets.adminPasswordHash);
-        return passwordOk && user === secrets.adminUser;
+        if (passwordOk && user === secrets.adminUser) {
+          limiter.succeeded(client);
+          logins.ok += 1;
+          return { result: 'ok' };
+        }
+        limiter.failed(client);
+        logins.refused += 1;
+        log.warn('web manager sign-in refused', { client: client.slice(0, 64) });
+        return { result: 'refused' };
       },
-      services: (type) => registryService.registry.services(type),
+      api: (call, operator, signal) => router.invoke(call, { name: `web manager user "${operator}"`, sha256: '', role: 'admin' }, signal),
+      shutdownProgress: (watcher, after, waitMs) => monitor().progress(watcher, after, waitMs),
     };
     const web = new WebManager(
       { dir: deps.root, dev: deps.dev, hostname: config.http.listen.host, port: config.http.listen.port, sessionSecret: secrets.sessionSecret, log: log.child({ service: 'web' }) },
@@ -189,6 +234,31 @@ export class RunningAppliance {
   }
 
   /**
+   * watchDrain records the open connections while the listeners drain. Once only
+   * the connections of operators watching the shutdown are left, it records
+   * `drained` so that they end their streams and the drain can finish.
+   */
+  private async watchDrain(drained: Promise<unknown>): Promise<void> {
+    const step = this.shutdownMonitor;
+    let done = false;
+    let lastOpen = -1;
+    const finished = drained.then(() => (done = true));
+    while (!done) {
+      const open = (await Promise.all(this.fronts.map((f) => f.openConnections()))).reduce((a, b) => a + b, 0);
+      const watching = step.watching;
+      if (!done && open <= watching && watching > 0) {
+        step.record('drained', `every request has finished; ${open} connection(s) left, the shutdown's own watchers`);
+        await finished;
+        return;
+      }
+      if (!done && open !== lastOpen) step.record('draining', `${open} connection(s) still open`);
+      lastOpen = open;
+      await Promise.race([finished, new Promise((r) => setTimeout(r, DRAIN_TICK_MS))]);
+    }
+    step.record('drained', 'every listener has drained');
+  }
+
+  /**
    * shutdown stops the node gracefully: readiness turns 503, blocking queries are
    * woken, listeners stop accepting and drain (bounded by [node] shutdown_timeout),
    * then the store closes. Calling it again returns the same promise.
@@ -196,12 +266,22 @@ export class RunningAppliance {
   shutdown(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       const { log } = this.deps;
-      log.info('shutting down', { reason, drain_ms: this.config.node.shutdownTimeoutMs });
+      const step = this.shutdownMonitor;
+      const drainMs = this.config.node.shutdownTimeoutMs;
+      log.info('shutting down', { reason, drain_ms: drainMs });
+      step.record('requested', `shutdown ${reason}`);
+      step.record('not-ready', '/readyz answers 503 from now on');
       // Peers waiting on our feed hear at once that we are leaving, before the listeners drain.
       this.cluster.leave();
+      step.record('peers-told', 'peers waiting on this node\'s change feed were told that it is leaving');
       this.registryService.stop();
       this.kv.close();
-      await Promise.all([this.dns.stop(), ...this.fronts.map((f) => f.stop(this.config.node.shutdownTimeoutMs))]);
+      step.record('waking', 'lease sweeper stopped; blocking queries answered');
+      const listeners = this.info().listeners.map((l) => `${l.name} ${l.address}`).join(', ');
+      const drained = Promise.all([this.dns.stop(), ...this.fronts.map((f) => f.stop(drainMs))]);
+      step.record('draining', `listeners closed (${listeners}); waiting up to ${drainMs} ms for requests in flight`);
+      await this.watchDrain(drained);
+      step.record('web-stopping', 'stopping the web manager; then the store closes and the process exits');
       await this.web.stop().catch((err: Error) => log.warn('stopping web manager', { error: err }));
       await this.cluster.stop();
       this.registryService.flushRenewals();
@@ -212,6 +292,9 @@ export class RunningAppliance {
     return this.stopping;
   }
 }
+
+/** How often the drain's progress is looked at. */
+const DRAIN_TICK_MS = 200;
 
 /** readOnly turns a write route into a refusal (observer nodes); reads pass. */
 function readOnly(route: Route): Route {

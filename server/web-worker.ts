@@ -16,19 +16,37 @@ const data = workerData as WebWorkerData;
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 let seq = 0;
 
-function call<K extends keyof ApplianceOperations>(method: K, args: Parameters<ApplianceOperations[K]>): Promise<Awaited<ReturnType<ApplianceOperations[K]>>> {
+/** call runs one operation on the appliance's thread; aborting `signal` asks it to stop (the answer still comes). */
+function call<K extends keyof ApplianceOperations>(
+  method: K,
+  args: Parameters<ApplianceOperations[K]>,
+  signal?: AbortSignal,
+): Promise<Awaited<ReturnType<ApplianceOperations[K]>>> {
   const id = ++seq;
   return new Promise((resolve, reject) => {
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+    const cancel = () => port.postMessage({ kind: 'cancel', id } satisfies WorkerMessage);
+    signal?.addEventListener('abort', cancel, { once: true });
+    const settle = () => signal?.removeEventListener('abort', cancel);
+    pending.set(id, {
+      resolve: (v) => {
+        settle();
+        resolve(v as Awaited<ReturnType<ApplianceOperations[K]>>);
+      },
+      reject: (e) => {
+        settle();
+        reject(e);
+      },
+    });
     port.postMessage({ kind: 'call', id, method, args } satisfies WorkerMessage);
   });
 }
 
 publishAppliance({
   info: () => call('info', []),
-  verifyAdmin: (user, password) => call('verifyAdmin', [user, password]),
+  verifyAdmin: (user, password, client) => call('verifyAdmin', [user, password, client]),
+  api: (request, operator, signal) => call('api', [request, operator], signal),
+  shutdownProgress: (watcher, after, waitMs) => call('shutdownProgress', [watcher, after, waitMs]),
   sessionSecret: data.sessionSecret,
-  registry: { services: (type) => call('services', [type]) },
 });
 
 async function main(): Promise<void> {

@@ -20,6 +20,7 @@ export type WorkerMessage =
   | { kind: 'ready'; port: number }
   | { kind: 'failed'; message: string }
   | { kind: 'call'; id: number; method: keyof ApplianceOperations; args: unknown[] }
+  | { kind: 'cancel'; id: number }
   | { kind: 'log'; level: 'warn' | 'error'; msg: string; fields: Record<string, unknown> };
 
 /** Messages to the worker. */
@@ -41,6 +42,8 @@ export class WebManager {
   private worker: Worker | undefined;
   private proxy: LoopbackProxy | undefined;
   private failed: string | undefined;
+  /** Calls under way that may be cancelled (blocking API queries whose page went away). */
+  private readonly calls = new Map<number, AbortController>();
 
   constructor(
     private readonly opts: { dir: string; dev: boolean; hostname: string; port: number; sessionSecret: string; log: Log },
@@ -66,6 +69,7 @@ export class WebManager {
         if (m.kind === 'ready') resolve(m.port);
         else if (m.kind === 'failed') reject(new Error(m.message));
         else if (m.kind === 'call') void this.answer(worker, m);
+        else if (m.kind === 'cancel') this.calls.get(m.id)?.abort();
         else log[m.level](m.msg, m.fields);
       });
       worker.once('error', (err) => {
@@ -84,12 +88,18 @@ export class WebManager {
 
   private async answer(worker: Worker, m: Extract<WorkerMessage, { kind: 'call' }>): Promise<void> {
     let reply: WorkerReply;
+    const cancel = new AbortController();
+    this.calls.set(m.id, cancel);
     try {
-      const fn = this.operations[m.method] as (...args: unknown[]) => unknown;
-      if (typeof fn !== 'function') throw new Error(`no operation ${String(m.method)}`);
-      reply = { kind: 'result', id: m.id, value: await fn(...m.args) };
+      const fn = this.operations[m.method] as ((...args: unknown[]) => unknown) | undefined;
+      if (typeof fn !== 'function' || !Object.hasOwn(this.operations, m.method)) throw new Error(`no operation ${String(m.method)}`);
+      // api takes the cancellation signal as its third argument; nothing else is cancellable.
+      const args = m.method === 'api' ? [m.args[0], m.args[1], cancel.signal] : m.args;
+      reply = { kind: 'result', id: m.id, value: await fn(...args) };
     } catch (err) {
       reply = { kind: 'error', id: m.id, message: (err as Error).message };
+    } finally {
+      this.calls.delete(m.id);
     }
     worker.postMessage(reply);
   }

@@ -96,7 +96,7 @@ export class ClusterService {
   /** The routes: the signed feed for peers, and peer status for operators. */
   routes(): Route[] {
     return [
-      { method: 'GET', path: '/v1/cluster/changes', permission: 'none', handler: (ctx) => this.feed(ctx.req.url ?? '', ctx.req.headers, ctx.query, ctx.signal) },
+      { method: 'GET', path: '/v1/cluster/changes', permission: 'none', handler: (ctx) => this.feed(ctx.url, ctx.headers, ctx.query, ctx.signal) },
       { method: 'GET', path: '/v1/peers', permission: 'read', handler: () => ({ status: 200, body: this.status() }) },
     ];
   }

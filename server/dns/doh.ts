@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { DnsResponder } from '../../lib/dns/responder';
 import { minTtl } from '../../lib/dns/wire';
 import { ApiError, problemBody } from '../../lib/errors';
-import { readRawBody, type Reply, type Route } from '../http/router';
+import { type Reply, type Route } from '../http/router';
 
 /** A DNS message is at most 65535 bytes (RFC 8484 §6 leaves the limit to the server). */
 const MAX_DOH_BODY = 65535;
@@ -68,17 +68,17 @@ export function dohRoutes(responder: DnsResponder): Route[] {
       method: 'GET',
       path: DOH_PATH,
       permission: 'none',
-      handler: (ctx) => reply(ctx.req.socket?.remoteAddress ?? '', messageFromGet(ctx.query.get('dns'))),
+      handler: (ctx) => reply(ctx.remoteAddress, messageFromGet(ctx.query.get('dns'))),
     },
     {
       method: 'POST',
       path: DOH_PATH,
       permission: 'none',
       async handler(ctx) {
-        checkPostType(ctx.req.headers['content-type']);
-        const body = await readRawBody(ctx.req, MAX_DOH_BODY);
+        checkPostType(ctx.headers['content-type']);
+        const body = await ctx.readRaw(MAX_DOH_BODY);
         if (body.length === 0) throw new ApiError('invalid_query', 'the body is empty; send a DNS message');
-        return reply(ctx.req.socket?.remoteAddress ?? '', body);
+        return reply(ctx.remoteAddress, body);
       },
     },
   ];

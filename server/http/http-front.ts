@@ -32,6 +32,8 @@ export interface HttpFrontDeps {
  */
 export class HttpFront {
   private server: Server | Http2SecureServer | undefined;
+  /** The listener being drained by stop(), for openConnections(). */
+  private draining: Server | Http2SecureServer | undefined;
   private bound: AddressInfo | undefined;
   /** TLS listener only: open sockets and their requests in flight, and HTTP/2 sessions (for the drain). */
   private readonly sockets = new Map<Socket, number>();
@@ -108,11 +110,19 @@ export class HttpFront {
     return server;
   }
 
+  /** openConnections counts the connections still open on this listener (0 when stopped). */
+  openConnections(): Promise<number> {
+    const server = this.server ?? this.draining;
+    if (server === undefined) return Promise.resolve(0);
+    return new Promise((resolve) => server.getConnections((err, n) => resolve(err === null ? n : 0)));
+  }
+
   /** stop closes the listener and waits for in-flight requests, at most drainMs. */
   async stop(drainMs: number): Promise<void> {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
+    this.draining = server;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const closeIdle = () => {
       if ('closeIdleConnections' in server) {
@@ -141,6 +151,7 @@ export class HttpFront {
       for (const socket of this.sockets.keys()) socket.destroy();
       await closed;
     }
+    this.draining = undefined;
   }
 
   /** dispatchHttp2 answers the API and DoH directly on the HTTP/2 compatibility objects and hands the rest to the web manager. */

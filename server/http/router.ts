@@ -1,5 +1,6 @@
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiAnswer, ApiCall } from '../../lib/appliance';
 import type { Permission } from '../../lib/auth/roles';
 import { roleAllows } from '../../lib/auth/roles';
 import type { TokenEntry, TokenTable } from '../../lib/auth/tokens';
@@ -12,17 +13,28 @@ import type { Metrics } from '../metrics';
 /** Largest JSON body the API reads (issue #2); larger ones get 413 body_too_large. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** What a handler gets: the parsed path and query, the caller, and a bounded JSON body reader. */
+/**
+ * What a handler gets: the raw URL and headers, the parsed path and query, the
+ * caller, and bounded body readers. It carries no socket or stream, so the same
+ * handler serves an HTTP request and an in-process call (ApiRouter.invoke).
+ */
 export interface RouteContext {
-  readonly req: IncomingMessage;
+  /** Path and query as sent (still percent-encoded). */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The client's address ('' when unknown). */
+  readonly remoteAddress: string;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
   readonly principal: TokenEntry | undefined;
-  /** Aborts when the client closes the connection before the reply is sent. */
+  /** Aborts when the client goes away before the reply is sent. */
   readonly signal: AbortSignal;
+  /** readRaw reads the body: 413 body_too_large past maxBytes. */
+  readRaw(maxBytes: number): Promise<Buffer>;
   /** readJson reads and parses the body: 413 past MAX_BODY_BYTES, 415 for a non-JSON type, 400 for bad JSON. */
   readJson(): Promise<unknown>;
 }
+
 
 /** What a handler returns; `body` is sent as JSON unless `text` or `binary` is given. Headers may override cache-control. */
 export interface Reply {
@@ -96,51 +108,114 @@ export class ApiRouter {
     }
     const route = (found.store as Store).route;
     const started = performance.now();
-    let reply: Reply;
-    try {
-      const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(found.params)) {
-        if (v !== undefined) params[k] = v;
-      }
-      const principal = this.authorize(req, route.permission);
-      let abort: AbortController | undefined;
-      const ctx: RouteContext = {
-        req,
-        params,
-        query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
-        principal,
-        // Made on first use only (blocking queries): an AbortController per request
-        // cost ~14% of the heartbeat path, most of it the DOMException of abort().
-        get signal() {
-          if (abort === undefined) {
-            const ac = (abort = new AbortController());
-            res.once('close', () => {
-              if (!res.writableFinished) ac.abort();
-            });
-          }
-          return abort.signal;
-        },
-        readJson: () => readJsonBody(req),
-      };
-      reply = await route.handler(ctx);
-    } catch (err) {
-      if (err instanceof ApiError) {
-        reply = this.problem(err, path);
-      } else if (err instanceof DurabilityError) {
-        if (!err.closed) this.deps.log.error('write not made durable', { route: route.path, error: err });
-        reply = this.problem(new ApiError(err.closed ? 'shutting_down' : 'storage_failed', undefined, { headers: { 'retry-after': '1' } }), path);
-      } else {
-        this.deps.log.error('handling request', { route: route.path, method, error: err as Error });
-        reply = this.problem(new ApiError('internal'), path);
-      }
-    }
+    let abort: AbortController | undefined;
+    const reply = await this.run(route, found.params, path, () => this.authorize(req.headers.authorization, route.permission), (params, principal) => ({
+      params,
+      principal,
+      url,
+      headers: req.headers,
+      remoteAddress: req.socket?.remoteAddress ?? '',
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      // Made on first use only (blocking queries): an AbortController per request
+      // cost ~14% of the heartbeat path, most of it the DOMException of abort().
+      get signal() {
+        if (abort === undefined) {
+          const ac = (abort = new AbortController());
+          res.once('close', () => {
+            if (!res.writableFinished) ac.abort();
+          });
+        }
+        return abort.signal;
+      },
+      readRaw: (maxBytes) => readRawBody(req, maxBytes),
+      readJson: () => readJsonBody(req),
+    }));
     this.finish(req, res, route.path, started, reply);
     return true;
   }
 
-  private authorize(req: IncomingMessage, permission: Permission | 'none'): TokenEntry | undefined {
+  /**
+   * invoke runs one API request in-process as `principal` (the web manager's
+   * signed-in operator): the same route, validation, permission check, errors and
+   * metrics as over HTTP, with no socket. It never throws.
+   */
+  async invoke(call: ApiCall, principal: TokenEntry, signal?: AbortSignal): Promise<ApiAnswer> {
+    const url = call.url.startsWith('/') ? call.url : `/${call.url}`;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const method = call.method.toUpperCase() as HTTPMethod;
+    const headers: IncomingHttpHeaders = {};
+    for (const [k, v] of Object.entries(call.headers ?? {})) headers[k.toLowerCase()] = v;
+    const found = this.fmw.find(method, path);
+    const started = performance.now();
+    let routeName = 'unmatched';
+    let reply: Reply;
+    if (found === null) {
+      reply = this.problem(new ApiError('route_not_found', `no endpoint at ${path}`), path);
+    } else {
+      const route = (found.store as Store).route;
+      routeName = route.path;
+      const body = Buffer.from(call.body ?? new Uint8Array(0));
+      const readRaw = async (maxBytes: number) => {
+        if (body.length > maxBytes) throw new ApiError('body_too_large', `the body may be at most ${maxBytes} bytes`);
+        return body;
+      };
+      reply = await this.run(route, found.params, path, () => this.permit(principal, route.permission), (params, who) => ({
+        params,
+        principal: who,
+        url,
+        headers,
+        remoteAddress: call.remoteAddress ?? '',
+        query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+        signal: signal ?? new AbortController().signal,
+        readRaw,
+        readJson: async () => parseJsonBody(headers['content-type'] as string | undefined, await readRaw(MAX_BODY_BYTES)),
+      }));
+    }
+    this.count(method, routeName, started, reply);
+    const data = reply.binary?.data ?? Buffer.from(reply.text?.data ?? (reply.body === undefined ? '' : JSON.stringify(reply.body)), 'utf8');
+    const answerHeaders: Record<string, string> = { ...reply.headers };
+    if (data.length > 0) answerHeaders['content-type'] = reply.binary?.contentType ?? reply.text?.contentType ?? 'application/json';
+    return { status: reply.status, headers: answerHeaders, body: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  }
+
+  /** run calls one route's handler and turns every failure, thrown or returned, into a problem reply. */
+  private async run(
+    route: Route,
+    found: Record<string, string | undefined>,
+    path: string,
+    authorize: () => TokenEntry | undefined,
+    context: (params: Record<string, string>, principal: TokenEntry | undefined) => RouteContext,
+  ): Promise<Reply> {
+    try {
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(found)) {
+        if (v !== undefined) params[k] = v;
+      }
+      return await route.handler(context(params, authorize()));
+    } catch (err) {
+      if (err instanceof ApiError) return this.problem(err, path);
+      if (err instanceof DurabilityError) {
+        if (!err.closed) this.deps.log.error('write not made durable', { route: route.path, error: err });
+        return this.problem(new ApiError(err.closed ? 'shutting_down' : 'storage_failed', undefined, { headers: { 'retry-after': '1' } }), path);
+      }
+      this.deps.log.error('handling request', { route: route.path, method: route.method, error: err as Error });
+      return this.problem(new ApiError('internal'), path);
+    }
+  }
+
+  /** permit checks an already known principal's role against what the route demands. */
+  private permit(principal: TokenEntry, permission: Permission | 'none'): TokenEntry | undefined {
+    if (permission === 'none') return principal;
+    if (!roleAllows(principal.role, permission)) {
+      this.deps.metrics.authFailures.inc({ reason: 'role' });
+      throw new ApiError('forbidden', `this needs the ${permission} permission; the role is ${principal.role}`);
+    }
+    return principal;
+  }
+
+  private authorize(header: string | undefined, permission: Permission | 'none'): TokenEntry | undefined {
     if (permission === 'none') return undefined;
-    const header = req.headers.authorization;
     const m = header === undefined ? null : /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header);
     const entry = m === null ? undefined : this.deps.tokens.lookup(m[1]!);
     if (entry === undefined) {
@@ -165,10 +240,14 @@ export class ApiRouter {
     };
   }
 
-  private finish(req: IncomingMessage, res: ServerResponse, route: string, started: number, reply: Reply): void {
+  private count(method: string, route: string, started: number, reply: Reply): void {
     const { metrics } = this.deps;
-    metrics.httpRequests.inc({ route, method: req.method ?? 'GET', status: String(reply.status) });
+    metrics.httpRequests.inc({ route, method, status: String(reply.status) });
     metrics.httpDuration.observe({ route }, (performance.now() - started) / 1000);
+  }
+
+  private finish(req: IncomingMessage, res: ServerResponse, route: string, started: number, reply: Reply): void {
+    this.count(req.method ?? 'GET', route, started, reply);
     if (res.destroyed || res.headersSent) return;
     const data = reply.binary?.data ?? reply.text?.data ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
     const headers: Record<string, string | number> = {
@@ -187,11 +266,20 @@ export class ApiRouter {
 
 /** readJsonBody reads at most MAX_BODY_BYTES and parses them as JSON, throwing ApiError on any failure. */
 export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
-  const type = req.headers['content-type'];
+  checkJsonType(req.headers['content-type']);
+  return parseJsonBody(undefined, await readRawBody(req, MAX_BODY_BYTES));
+}
+
+function checkJsonType(type: string | undefined): void {
   if (type !== undefined && !/^application\/(?:[\w.+-]*\+)?json\s*(?:;.*)?$/i.test(type)) {
     throw new ApiError('unsupported_media_type', `send application/json, not ${type.slice(0, 100)}`);
   }
-  const text = (await readRawBody(req, MAX_BODY_BYTES)).toString('utf8');
+}
+
+/** parseJsonBody checks the content type and parses the bytes as JSON, throwing ApiError on any failure. */
+function parseJsonBody(type: string | undefined, raw: Buffer): unknown {
+  checkJsonType(type);
+  const text = raw.toString('utf8');
   if (text.length === 0) throw new ApiError('bad_json', 'the body is empty; send a JSON object');
   try {
     return JSON.parse(text);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ApiError } from '../../../lib/errors';
 import { checkKey, checkPrefix, KV_LIMITS, TxnError, type KvEntry, type KvStore, type KvView, type TxnOp } from '../../../lib/kv/kv';
 import { blockingParams } from '../blocking';
-import { integerQuery, readRawBody, validateBody, type Reply, type Route, type RouteContext } from '../router';
+import { integerQuery, validateBody, type Reply, type Route, type RouteContext } from '../router';
 
 /** Largest POST /v1/txn body: 64 operations with base64 values. */
 export const MAX_TXN_BODY_BYTES = 4 * 1024 * 1024;
@@ -32,7 +32,7 @@ function asText(value: Buffer): string | undefined {
 
 /** keyFromPath takes the key (or prefix) after /v1/kv/ from the raw URL and percent-decodes it; throws invalid_path. */
 function keyFromPath(ctx: RouteContext): string {
-  const url = ctx.req.url ?? '';
+  const url = ctx.url;
   const q = url.indexOf('?');
   const raw = (q === -1 ? url : url.slice(0, q)).slice('/v1/kv/'.length);
   try {
@@ -127,7 +127,7 @@ export function kvRoutes(kv: KvStore): Route[] {
         const key = validKey(keyFromPath(ctx));
         const cas = integerParam(ctx, 'cas');
         const flags = integerParam(ctx, 'flags');
-        const value = await readRawBody(ctx.req, KV_LIMITS.valueBytes);
+        const value = await ctx.readRaw(KV_LIMITS.valueBytes);
         const r = await kv.put(key, value, { ...(cas === undefined ? {} : { cas }), ...(flags === undefined ? {} : { flags }) });
         return indexed(r.index, { status: 200, body: r.ok });
       },
@@ -153,7 +153,7 @@ export function kvRoutes(kv: KvStore): Route[] {
       path: '/v1/txn',
       permission: 'kv',
       async handler(ctx) {
-        const raw = await readRawBody(ctx.req, MAX_TXN_BODY_BYTES);
+        const raw = await ctx.readRaw(MAX_TXN_BODY_BYTES);
         let json: unknown;
         try {
           json = JSON.parse(raw.toString('utf8'));

@@ -40,7 +40,7 @@ export function operationRoutes(deps: OperationRouteDeps): Route[] {
       path: '/v1/admin/shutdown',
       permission: 'admin',
       handler(ctx) {
-        deps.shutdown(`requested by token ${ctx.principal?.name ?? '?'}`);
+        deps.shutdown(`requested by ${ctx.principal?.name ?? '?'}`);
         return { status: 202, body: { status: 'shutting down' } };
       },
     },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { formatName } from '../../../lib/dns/presentation';
 import { ZONE_DEFAULTS, ZONE_LIMITS, type StoredRRset, type ZoneStore } from '../../../lib/dns/zone-store';
 import { ApiError } from '../../../lib/errors';
-import { readRawBody, validateBody, type Route } from '../router';
+import { validateBody, type Route } from '../router';
 
 /** Largest zone file POST .../import reads. */
 export const MAX_ZONE_FILE_BYTES = 8 * 1024 * 1024;
@@ -94,11 +94,11 @@ export function zoneRoutes(deps: { zones: ZoneStore; defaultNameservers: readonl
       path: '/v1/zones/:zone/import',
       permission: 'admin',
       async handler(ctx) {
-        const type = ctx.req.headers['content-type'];
+        const type = ctx.headers['content-type'];
         if (type !== undefined && !/^(text\/dns|text\/plain|application\/octet-stream)\s*(;.*)?$/i.test(type)) {
           throw new ApiError('unsupported_media_type', `send the zone file as text/dns or text/plain, not ${type.slice(0, 100)}`);
         }
-        const raw = await readRawBody(ctx.req, MAX_ZONE_FILE_BYTES);
+        const raw = await ctx.readRaw(MAX_ZONE_FILE_BYTES);
         const text = new TextDecoder('utf-8', { fatal: false }).decode(raw);
         const summary = await zones.importZone(ctx.params.zone!, text);
         return { status: 200, body: summary };
