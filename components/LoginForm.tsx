@@ -3,6 +3,7 @@
 import { signIn } from 'next-auth/react';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
+import { LOGIN_LIMITED } from '@/app/_lib/api-types';
 
 /** LoginForm signs the admin in with next-auth's credentials provider and stays on this origin. */
 export function LoginForm() {
@@ -15,6 +16,7 @@ export function LoginForm() {
     const form = new FormData(e.currentTarget);
     setBusy(true);
     setError(undefined);
+    // redirect: false keeps us on this origin (next-auth would build its redirect from NEXTAUTH_URL).
     const result = await signIn('credentials', {
       redirect: false,
       username: String(form.get('username') ?? ''),
@@ -24,6 +26,9 @@ export function LoginForm() {
     if (result?.ok) {
       router.replace('/');
       router.refresh();
+    } else if (result?.error?.startsWith(LOGIN_LIMITED)) {
+      const seconds = Number(result.error.slice(LOGIN_LIMITED.length)) || 30;
+      setError(`Too many failed sign-ins from this address: try again in ${seconds} s.`);
     } else {
       setError('Sign-in failed: the user name or password is not right.');
     }

@@ -1,17 +1,11 @@
 import { expect, test } from '@playwright/test';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { hashPassword } from '../lib/auth/password';
-import { removeTemp, startAppliance, type ApplianceProcess } from '../server/testing/appliance-process';
+import { removeTemp, type ApplianceProcess } from '../server/testing/appliance-process';
+import { OPERATOR, PASSWORD, shoot, signIn, startManaged } from './fixtures';
 
-const PASSWORD = 'e2e-correct-horse-battery';
-const SHOTS = join(__dirname, '.artifacts');
 let app: ApplianceProcess;
 
 test.beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const hash = await hashPassword(PASSWORD);
-  app = await startAppliance({ toml: `[auth]\nadmin_user = "operator"\nadmin_password_hash = "${hash}"\n` });
+  app = await startManaged();
 });
 
 test.afterAll(async () => {
@@ -19,31 +13,38 @@ test.afterAll(async () => {
   removeTemp(app.dataDir);
 });
 
-test('the overview needs a login', async ({ page }) => {
-  await page.goto(`${app.url}/`);
-  await expect(page).toHaveURL(/\/login$/);
+test('every page needs a login', async ({ page }) => {
+  for (const path of ['/', '/services', '/dns', '/kv', '/peers', '/shutdown']) {
+    await page.goto(`${app.url}${path}`);
+    await expect(page).toHaveURL(/\/login$/);
+  }
   await expect(page.getByTestId('login-submit')).toBeVisible();
 });
 
 test('a wrong password is refused without saying which part was wrong', async ({ page }) => {
   await page.goto(`${app.url}/login`);
-  await page.getByTestId('login-username').fill('operator');
+  await page.getByTestId('login-username').fill(OPERATOR);
   await page.getByTestId('login-password').fill('not-the-password');
   await page.getByTestId('login-submit').click();
   await expect(page.getByTestId('login-error')).toHaveText('Sign-in failed: the user name or password is not right.');
   await expect(page).toHaveURL(/\/login$/);
-  await page.screenshot({ path: join(SHOTS, 'login-refused.png') });
-});
-
-test('the right password admits, the overview shows this node and its services, sign-out ends the session', async ({ page }) => {
-  await app.api('PUT', '/v1/services/discovery/nacos/instances/n1', { body: { address: '10.0.0.1', port: 8848 } });
-  await page.goto(`${app.url}/login`);
-  await page.getByTestId('login-username').fill('operator');
+  await shoot(page, 'login-refused');
+  // A wrong user name gets the very same words.
+  await page.getByTestId('login-username').fill('nobody');
   await page.getByTestId('login-password').fill(PASSWORD);
   await page.getByTestId('login-submit').click();
+  await expect(page.getByTestId('login-error')).toHaveText('Sign-in failed: the user name or password is not right.');
+});
+
+test('the right password admits, the overview shows this node, what it holds and its listeners; sign-out ends the session', async ({ page }) => {
+  await app.api('PUT', '/v1/services/discovery/nacos/instances/n1', { body: { address: '10.0.0.1', port: 8848 } });
+  await app.api('PUT', '/v1/kv/config/a', { raw: 'x' });
+  await signIn(page, app);
   await expect(page.getByTestId('node-name')).toHaveText('test-node');
-  await expect(page.getByTestId('service-types')).toContainText('discovery');
-  await page.screenshot({ path: join(SHOTS, 'overview.png'), fullPage: true });
+  await expect(page.getByTestId('count-instances')).toHaveText('1');
+  await expect(page.getByTestId('count-kv')).toHaveText('1');
+  await expect(page.getByTestId('node-facts')).toContainText(app.listeners['dns-udp']!);
+  await shoot(page, 'overview');
   await page.getByTestId('sign-out').click();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto(`${app.url}/`);

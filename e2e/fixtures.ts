@@ -1,0 +1,31 @@
+import { expect, type Page } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { hashPassword } from '../lib/auth/password';
+import { startAppliance, type ApplianceProcess } from '../server/testing/appliance-process';
+
+/** Where each spec keeps its screenshots (kept as test artifacts; a few are in the README). */
+export const SHOTS = join(__dirname, '.artifacts');
+export const OPERATOR = 'operator';
+export const PASSWORD = 'e2e-correct-horse-battery';
+
+/** startManaged starts a real appliance (built production server) with a known operator login. */
+export async function startManaged(extraToml = ''): Promise<ApplianceProcess> {
+  mkdirSync(SHOTS, { recursive: true });
+  const hash = await hashPassword(PASSWORD);
+  return startAppliance({ toml: `[auth]\nadmin_user = "${OPERATOR}"\nadmin_password_hash = "${hash}"\n${extraToml}` });
+}
+
+/** signIn logs the operator in through the login form and waits for the overview. */
+export async function signIn(page: Page, app: ApplianceProcess): Promise<void> {
+  await page.goto(`${app.url}/login`);
+  await page.getByTestId('login-username').fill(OPERATOR);
+  await page.getByTestId('login-password').fill(PASSWORD);
+  await page.getByTestId('login-submit').click();
+  await expect(page.getByTestId('node-name')).toBeVisible();
+}
+
+/** shoot saves a full-page screenshot under e2e/.artifacts. */
+export async function shoot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
