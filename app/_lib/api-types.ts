@@ -85,3 +85,11 @@ export function problemText(p: Problem): string {
 
 /** The start of signIn()'s error when the login limit holds a client back; the seconds to wait follow. */
 export const LOGIN_LIMITED = 'limited:';
+
+/** One step of a shutdown as the shutdown page's stream sends it (lib/appliance.ts ShutdownEvent). */
+export interface ShutdownEventView {
+  seq: number;
+  at: number;
+  phase: string;
+  text: string;
+}
