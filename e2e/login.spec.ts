@@ -50,3 +50,26 @@ test('the right password admits, the overview shows this node, what it holds and
   await page.goto(`${app.url}/`);
   await expect(page).toHaveURL(/\/login$/);
 });
+
+// Last in this file: it locks this browser's address out.
+test('sign-in attempts are rate limited per client: after five failures even the right password waits', async ({ page }) => {
+  await page.goto(`${app.url}/login`);
+  const refused = 'Sign-in failed: the user name or password is not right.';
+  let failures = 2; // the wrong password and the wrong user above
+  while (failures < 5) {
+    await page.getByTestId('login-username').fill(OPERATOR);
+    await page.getByTestId('login-password').fill(`wrong-${failures}`);
+    await page.getByTestId('login-submit').click();
+    await expect(page.getByTestId('login-error')).toHaveText(refused);
+    await page.getByTestId('login-error').evaluate((e) => (e.textContent = ''));
+    failures += 1;
+  }
+  await page.getByTestId('login-password').fill(PASSWORD);
+  await page.getByTestId('login-submit').click();
+  await expect(page.getByTestId('login-error')).toHaveText(/^Too many failed sign-ins from this address: try again in \d+ s\.$/);
+  await expect(page).toHaveURL(/\/login$/);
+  await shoot(page, 'login-limited');
+  const metrics = (await app.api('GET', '/metrics', { role: null })).text;
+  expect(metrics).toMatch(/nekoq_web_logins_total\{result="refused"\} 5/);
+  expect(metrics).toMatch(/nekoq_web_logins_total\{result="limited"\} 1/);
+});

@@ -272,3 +272,31 @@ describe('malformed requests', () => {
     assert.match(r.json.detail, /unknown field "colour"/);
   });
 });
+
+describe('node status', () => {
+  it('GET /v1/node names the node and counts what it holds', async () => {
+    await app.api('PUT', '/v1/services/bus/nats/instances/status-1', { body: { address: '10.9.0.1', port: 4222 } });
+    await app.api('PUT', '/v1/kv/status/probe', { raw: 'x' });
+    const r = await app.api('GET', '/v1/node', { role: 'read' });
+    assert.equal(r.status, 200);
+    const services = (await app.api('GET', '/v1/services')).json as { services: { type: string; instances: unknown[] }[] };
+    const zones = (await app.api('GET', '/v1/zones')).json as { zones: { rrsets: number }[] };
+    assert.equal(r.json.node, 'test-node');
+    assert.equal(r.json.ready, true);
+    assert.ok(r.json.uptimeSeconds >= 0);
+    assert.deepEqual(
+      (r.json.listeners as { name: string }[]).map((l) => l.name),
+      ['http', 'dns-udp', 'dns-tcp'],
+    );
+    assert.deepEqual(r.json.counts, {
+      serviceTypes: new Set(services.services.map((s) => s.type)).size,
+      services: services.services.length,
+      instances: services.services.reduce((n, s) => n + s.instances.length, 0),
+      zones: zones.zones.length,
+      rrsets: zones.zones.reduce((n, z) => n + z.rrsets, 0),
+      kvKeys: ((await app.api('GET', '/v1/kv/?keys')).json as string[]).length,
+    });
+    assert.deepEqual(r.json.cluster, { name: 'nekoq', observer: false, peers: 0, states: {} });
+    assert.equal((await app.api('GET', '/v1/node', { role: null })).status, 401);
+  });
+});
