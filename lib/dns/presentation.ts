@@ -235,7 +235,7 @@ function formatCharString(bytes: Uint8Array): string {
   return `${out}"`;
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** utf8Text decodes bytes that dns-packet will hold as a JS string; they must be valid UTF-8 or the round trip would change them. */
 function utf8Text(bytes: Buffer, where: string): string {

@@ -8,7 +8,8 @@ import { integerQuery, validateBody, type Reply, type Route, type RouteContext }
 export const MAX_TXN_BODY_BYTES = 4 * 1024 * 1024;
 
 const MAX_FLAGS = Number.MAX_SAFE_INTEGER;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a value that starts with a byte-order mark keeps it (the default decoder drops those 3 bytes).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * entryJson is the API form of an entry: the value as UTF-8 text, or as base64
