@@ -10,10 +10,10 @@ export const OPERATOR = 'operator';
 export const PASSWORD = 'e2e-correct-horse-battery';
 
 /** startManaged starts a real appliance (built production server) with a known operator login. */
-export async function startManaged(extraToml = ''): Promise<ApplianceProcess> {
+export async function startManaged(extraToml = '', opts: { shutdownTimeout?: string } = {}): Promise<ApplianceProcess> {
   mkdirSync(SHOTS, { recursive: true });
   const hash = await hashPassword(PASSWORD);
-  return startAppliance({ toml: `[auth]\nadmin_user = "${OPERATOR}"\nadmin_password_hash = "${hash}"\n${extraToml}` });
+  return startAppliance({ toml: `[auth]\nadmin_user = "${OPERATOR}"\nadmin_password_hash = "${hash}"\n${extraToml}`, ...opts });
 }
 
 /** signIn logs the operator in through the login form and waits for the overview. */

@@ -67,6 +67,8 @@ export interface StartOptions {
   readonly omitHttp?: boolean;
   /** [node] name; "test-node" unless given. */
   readonly name?: string;
+  /** [node] shutdown_timeout (the drain); "3s" unless given. */
+  readonly shutdownTimeout?: string;
 }
 
 /** tempDir makes a directory that removeTemp deletes. */
@@ -89,7 +91,7 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
   const toml =
     opts.rawConfig ??
     [
-      `[node]\nname = "${opts.name ?? 'test-node'}"\ndata_dir = "${dataDir}"\nshutdown_timeout = "3s"`,
+      `[node]\nname = "${opts.name ?? 'test-node'}"\ndata_dir = "${dataDir}"\nshutdown_timeout = "${opts.shutdownTimeout ?? '3s'}"`,
       opts.omitHttp ? '' : '[http]\nlisten = "127.0.0.1:0"',
       `[dns]\nlisten = "127.0.0.1:0"\n${opts.dnsToml ?? ''}`,
       TOKENS_TOML,
