@@ -78,8 +78,14 @@ export default async function PeersPage() {
                   </td>
                   <td>{formatAgo(p.lastSuccess, now)}</td>
                   <td className="num">
-                    {p.lag.seq} change{p.lag.seq === 1 ? '' : 's'}
-                    <div className="muted">{p.lag.ms > 0 ? `behind for ${formatDuration(p.lag.ms)}` : 'in step'}</div>
+                    {p.reachable ? `${p.lag.seq} change${p.lag.seq === 1 ? '' : 's'}` : 'unknown'}
+                    <div className="muted">
+                      {!p.reachable
+                        ? `${p.lag.seq} behind when last heard`
+                        : p.lag.ms > 0
+                          ? `behind for ${formatDuration(p.lag.ms)}`
+                          : 'in step'}
+                    </div>
                   </td>
                   <td>
                     {p.errors}
