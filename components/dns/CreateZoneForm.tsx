@@ -4,7 +4,7 @@ import { useRouter } from 'next/navigation';
 import { useId, useState, useTransition, type FormEvent } from 'react';
 import { createZone } from '@/app/(manager)/dns/actions';
 import type { Problem } from '@/app/_lib/api-types';
-import { ProblemMessage } from './ProblemMessage';
+import { ProblemMessage, thrownProblem } from './ProblemMessage';
 
 /**
  * CreateZoneForm creates an operator zone (name, optional name servers and TTL)
@@ -24,7 +24,12 @@ export function CreateZoneForm() {
     setProblem(undefined);
     setStatus('Creating…');
     startTransition(async () => {
-      const r = await createZone(input);
+      let r: Awaited<ReturnType<typeof createZone>>;
+      try {
+        r = await createZone(input);
+      } catch (err) {
+        r = { ok: false, problem: thrownProblem(err) };
+      }
       if (r.ok) {
         setStatus(`Created ${r.value.name}; opening it.`);
         router.push(`/dns/${encodeURIComponent(r.value.name)}`);

@@ -24,3 +24,8 @@ export function ProblemMessage({ problem, testId }: { problem: Problem; testId?:
     </div>
   );
 }
+
+/** thrownProblem turns a server action that failed to run at all (node stopping, connection lost) into a problem to show. */
+export function thrownProblem(err: unknown): Problem {
+  return { code: 'unreachable', title: `the web manager did not answer: ${(err as Error).message}`, status: 0 };
+}

@@ -109,7 +109,7 @@ export class ZoneStore implements ZoneSource {
   /** summary describes one zone; throws zone_not_found. */
   summary(name: string): ZoneSummary {
     const z = this.entry(name);
-    return summary(name, z.zone, z.file);
+    return summary(parseZoneName(name), z.zone, z.file);
   }
 
   /** rrsets lists a zone's RRsets in canonical order; throws zone_not_found. */
@@ -122,7 +122,7 @@ export class ZoneStore implements ZoneSource {
   exportZone(name: string): string {
     const z = this.entry(name);
     return formatZoneFile(
-      name,
+      parseZoneName(name),
       z.zone.rrsets().flatMap((s) => s.data.map((data) => ({ name: s.name, ttl: s.ttl, type: typeName(s.type), data }))),
     );
   }

@@ -104,6 +104,9 @@ describe('authoritative zones over the API', () => {
     const exported = await app.api('GET', '/v1/zones/shop.example/export', { role: 'read' });
     assert.equal(exported.headers.get('content-type'), 'text/dns; charset=utf-8');
     assert.match(exported.text, /^\$ORIGIN shop\.example\.$/m);
+    // The zone may be named with its final dot, or in another case: the same zone, the same file.
+    assert.equal((await app.api('GET', '/v1/zones/Shop.Example./export', { role: 'read' })).text, exported.text);
+    assert.equal((await app.api('GET', '/v1/zones/shop.example.', { role: 'read' })).json.name, 'shop.example.');
 
     const again = await app.api('POST', '/v1/zones/shop.example/import', { raw: exported.text, headers: { 'content-type': 'text/dns' } });
     assert.equal(again.status, 200, again.text);

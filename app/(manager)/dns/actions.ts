@@ -2,7 +2,8 @@
 
 import { revalidatePath } from 'next/cache';
 import type { ActionResult } from '@/app/_lib/api-types';
-import { callApi, notSignedIn, operatorOrNull, seg, type ApiResult } from '@/app/_lib/operator';
+import { callApi, notSignedIn, operatorOrNull, type ApiResult } from '@/app/_lib/operator';
+import { zoneApi } from '@/components/dns/zoneApi';
 
 /*
  * The DNS pages' writes. Each one checks the session, then makes exactly one API
@@ -77,7 +78,7 @@ export async function createZone(input: CreateZoneInput): Promise<ActionResult<{
 export async function deleteZone(zone: string): Promise<ActionResult> {
   const operator = await operatorOrNull();
   if (operator === null) return { ok: false, problem: notSignedIn };
-  const answer = await callApi(operator, 'DELETE', `/v1/zones/${seg(zone)}`);
+  const answer = await callApi(operator, 'DELETE', zoneApi(zone));
   if (!answer.ok) return failed(answer);
   afterWrite();
   return { ok: true, value: undefined };
@@ -88,7 +89,7 @@ export async function putRRset(zone: string, input: RRsetInput): Promise<ActionR
   const operator = await operatorOrNull();
   if (operator === null) return { ok: false, problem: notSignedIn };
   const owner = input.owner.trim() === '' ? '@' : input.owner.trim();
-  const url = `/v1/zones/${seg(zone)}/records/${seg(owner)}/${seg(input.type.trim())}`;
+  const url = zoneApi(zone, 'records', owner, input.type.trim());
   const answer = await callApi<RRsetView>(operator, 'PUT', url, { json: { ...ttlField(input.ttl), values: input.values } });
   if (!answer.ok) return failed(answer);
   afterWrite();
@@ -99,7 +100,7 @@ export async function putRRset(zone: string, input: RRsetInput): Promise<ActionR
 export async function deleteRRset(zone: string, owner: string, type: string): Promise<ActionResult> {
   const operator = await operatorOrNull();
   if (operator === null) return { ok: false, problem: notSignedIn };
-  const answer = await callApi(operator, 'DELETE', `/v1/zones/${seg(zone)}/records/${seg(owner)}/${seg(type)}`);
+  const answer = await callApi(operator, 'DELETE', zoneApi(zone, 'records', owner, type));
   if (!answer.ok) return failed(answer);
   afterWrite();
   return { ok: true, value: undefined };
@@ -109,7 +110,7 @@ export async function deleteRRset(zone: string, owner: string, type: string): Pr
 export async function importZone(zone: string, text: string): Promise<ActionResult<ZoneView>> {
   const operator = await operatorOrNull();
   if (operator === null) return { ok: false, problem: notSignedIn };
-  const answer = await callApi<ZoneView>(operator, 'POST', `/v1/zones/${seg(zone)}/import`, {
+  const answer = await callApi<ZoneView>(operator, 'POST', zoneApi(zone, 'import'), {
     body: { data: text, contentType: 'text/dns; charset=utf-8' },
   });
   if (!answer.ok) return failed(answer);
