@@ -41,7 +41,7 @@ test('the shutdown control stops the node gracefully, shows the drain, and the p
   await expect(log.locator('[data-phase="requested"]')).toContainText('web manager user "operator"');
   await expect(log.locator('[data-phase="draining"]').first()).toContainText('listeners closed');
   // The drain waits for the upload (and this page's own stream) ...
-  await expect(log.locator('[data-phase="draining"]').nth(1)).toContainText('2 connection(s) still open');
+  await expect(log.locator('[data-phase="draining"]').nth(1)).toContainText('1 request(s) still in flight');
   await expect(log.locator('[data-phase="drained"]')).toHaveCount(0);
   await shoot(page, 'shutdown-draining');
   // ... which, finished, gets a whole answer; then the drain ends.

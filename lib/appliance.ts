@@ -20,8 +20,8 @@ export interface Appliance {
   verifyAdmin(user: string, password: string, client: string): Promise<LoginVerdict>;
   /** api runs one API request as `operator`; aborting `signal` ends a blocking query early. */
   api(call: ApiCall, operator: string, signal?: AbortSignal): Promise<ApiAnswer>;
-  /** shutdownProgress waits (at most waitMs) for shutdown events after `after` and returns them; `watcher` names the caller. */
-  shutdownProgress(watcher: string, after: number, waitMs: number): Promise<ShutdownProgress>;
+  /** shutdownProgress waits (at most waitMs) for shutdown steps after the first `after` and returns them. */
+  shutdownProgress(after: number, waitMs: number): Promise<ShutdownProgress>;
   /** Key for next-auth's session tokens: generated on first start, kept in the data directory. */
   readonly sessionSecret: string;
 }
@@ -31,8 +31,14 @@ export interface ApplianceOperations {
   info(): ApplianceInfo;
   verifyAdmin(user: string, password: string, client: string): Promise<LoginVerdict>;
   api(call: ApiCall, operator: string, signal?: AbortSignal): Promise<ApiAnswer>;
-  shutdownProgress(watcher: string, after: number, waitMs: number): Promise<ShutdownProgress>;
+  shutdownProgress(after: number, waitMs: number): Promise<ShutdownProgress>;
 }
+
+/**
+ * The web manager's shutdown stream (POST): the HTTP fronts count requests to it
+ * as watchers, apart from the requests a drain waits for.
+ */
+export const SHUTDOWN_WATCH_PATH = '/ui/shutdown';
 
 export interface ApplianceInfo {
   readonly node: string;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ApplianceInfo, ApplianceOperations } from '../lib/appliance';
+import { SHUTDOWN_WATCH_PATH, type ApplianceInfo, type ApplianceOperations } from '../lib/appliance';
 import { LoginLimiter } from '../lib/auth/login-limiter';
 import { verifyPassword } from '../lib/auth/password';
 import { TokenTable } from '../lib/auth/tokens';
@@ -159,6 +159,9 @@ export class RunningAppliance {
           logins.limited += 1;
           return { result: 'limited', retryAfterS: Math.ceil(allowed.retryAfterMs / 1000) };
         }
+        // Counted as a failure before the (slow, async) hash check and cleared on success: attempts sent
+        // all at once are each counted before any is answered, so a burst cannot slip past the limit.
+        limiter.failed(client);
         // The hash is checked whatever the user name, so that timing does not tell a wrong user from a wrong password.
         const passwordOk = await verifyPassword(password, secrets.adminPasswordHash);
         if (passwordOk && user === secrets.adminUser) {
@@ -166,19 +169,24 @@ export class RunningAppliance {
           logins.ok += 1;
           return { result: 'ok' };
         }
-        limiter.failed(client);
         logins.refused += 1;
         log.warn('web manager sign-in refused', { client: client.slice(0, 64) });
         return { result: 'refused' };
       },
       api: (call, operator, signal) => router.invoke(call, { name: `web manager user "${operator}"`, sha256: '', role: 'admin' }, signal),
-      shutdownProgress: (watcher, after, waitMs) => monitor().progress(watcher, after, waitMs),
+      shutdownProgress: (after, waitMs) => monitor().progress(after, waitMs),
     };
     const web = new WebManager(
       { dir: deps.root, dev: deps.dev, hostname: config.http.listen.host, port: config.http.listen.port, sessionSecret: secrets.sessionSecret, log: log.child({ service: 'web' }) },
       operations,
     );
-    const frontDeps = { router, fallback: web.handle, http2Stream: dohStreamHandler(dns.responder), log: log.child({ service: 'http' }) };
+    const frontDeps = {
+      router,
+      fallback: web.handle,
+      http2Stream: dohStreamHandler(dns.responder),
+      watcherPath: SHUTDOWN_WATCH_PATH,
+      log: log.child({ service: 'http' }),
+    };
     const http = new HttpFront(config.http.listen, frontDeps);
     const https =
       config.https === undefined
@@ -234,25 +242,25 @@ export class RunningAppliance {
   }
 
   /**
-   * watchDrain records the open connections while the listeners drain. Once only
-   * the connections of operators watching the shutdown are left, it records
-   * `drained` so that they end their streams and the drain can finish.
+   * watchDrain records the requests in flight while the listeners drain. Once
+   * only the requests of operators watching the shutdown are left, it records
+   * `drained` (their last step), so that they end their streams and the drain
+   * can finish.
    */
   private async watchDrain(drained: Promise<unknown>): Promise<void> {
     const step = this.shutdownMonitor;
     let done = false;
-    let lastOpen = -1;
+    let last = -1;
     const finished = drained.then(() => (done = true));
     while (!done) {
-      const open = (await Promise.all(this.fronts.map((f) => f.openConnections()))).reduce((a, b) => a + b, 0);
-      const watching = step.watching;
-      if (!done && open <= watching && watching > 0) {
-        step.record('drained', `every request has finished; ${open} connection(s) left, the shutdown's own watchers`);
+      const now = this.fronts.map((f) => f.requests()).reduce((a, b) => ({ others: a.others + b.others, watchers: a.watchers + b.watchers }));
+      if (now.others === 0 && now.watchers > 0) {
+        step.record('drained', `every request has finished (${now.watchers} watching this shutdown)`);
         await finished;
         return;
       }
-      if (!done && open !== lastOpen) step.record('draining', `${open} connection(s) still open`);
-      lastOpen = open;
+      if (now.others !== last) step.record('draining', `${now.others} request(s) still in flight`);
+      last = now.others;
       await Promise.race([finished, new Promise((r) => setTimeout(r, DRAIN_TICK_MS))]);
     }
     step.record('drained', 'every listener has drained');

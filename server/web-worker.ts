@@ -38,6 +38,8 @@ function call<K extends keyof ApplianceOperations>(
       },
     });
     port.postMessage({ kind: 'call', id, method, args } satisfies WorkerMessage);
+    // A signal aborted before the call never fires 'abort'.
+    if (signal?.aborted) cancel();
   });
 }
 
@@ -45,7 +47,7 @@ publishAppliance({
   info: () => call('info', []),
   verifyAdmin: (user, password, client) => call('verifyAdmin', [user, password, client]),
   api: (request, operator, signal) => call('api', [request, operator], signal),
-  shutdownProgress: (watcher, after, waitMs) => call('shutdownProgress', [watcher, after, waitMs]),
+  shutdownProgress: (after, waitMs) => call('shutdownProgress', [after, waitMs]),
   sessionSecret: data.sessionSecret,
 });
 

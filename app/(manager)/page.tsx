@@ -1,4 +1,4 @@
-import type { NodeAnswer, PeersAnswer } from '@/app/_lib/api-types';
+import { type NodeAnswer, type PeersAnswer, problemText } from '@/app/_lib/api-types';
 import { callApi, requireOperator } from '@/app/_lib/operator';
 import { AutoRefresh } from '@/components/AutoRefresh';
 import { formatDuration } from '@/components/format';
@@ -10,7 +10,7 @@ export const dynamic = 'force-dynamic';
 export default async function OverviewPage() {
   const operator = await requireOperator();
   const [node, peers] = await Promise.all([callApi<NodeAnswer>(operator, 'GET', '/v1/node'), callApi<PeersAnswer>(operator, 'GET', '/v1/peers')]);
-  if (!node.ok || !peers.ok) return <p className="error">The node did not answer: {node.problem?.detail ?? peers.problem?.detail}</p>;
+  if (!node.ok || !peers.ok) return <p className="error">The node did not answer: {problemText((node.problem ?? peers.problem)!)}</p>;
   const n = node.data;
   const counts = [
     ['Service types', n.counts.serviceTypes, 'count-types'],

@@ -88,3 +88,13 @@ export const notSignedIn: Problem = { code: 'unauthorized', title: 'your session
 
 /** seg percent-encodes one path segment. */
 export const seg = (s: string) => encodeURIComponent(s);
+
+/** problemResponse answers a route handler's request with a problem (application/problem+json, never cached). */
+export function problemResponse(p: Problem): Response {
+  return new Response(JSON.stringify(p), { status: p.status, headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' } });
+}
+
+/** firstParam is the first value of a search parameter of a page (Next gives repeated ones as an array). */
+export function firstParam(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

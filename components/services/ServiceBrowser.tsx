@@ -26,6 +26,7 @@ export function ServiceBrowser({ initial }: { initial: ServicesAnswer }) {
     let delay = 500;
     void (async () => {
       while (!stop.signal.aborted) {
+        const asked = Date.now();
         try {
           const res = await fetch(`/ui/services?index=${index}`, { signal: stop.signal, cache: 'no-store' });
           if (res.status === 401) {
@@ -34,11 +35,19 @@ export function ServiceBrowser({ initial }: { initial: ServicesAnswer }) {
           }
           if (!res.ok) throw new Error(`HTTP ${res.status}`);
           const next = (await res.json()) as ServicesAnswer;
+          if (stop.signal.aborted) return;
+          // An unchanged answer that came at once (a node shutting down answers every wait at once): slow down.
+          const unchanged = next.index === index;
           // A smaller index means the node restarted with other data: take it whole.
           index = next.index;
           setData(next);
           setLive('live');
-          delay = 500;
+          if (unchanged && Date.now() - asked < 1000) {
+            await new Promise((r) => setTimeout(r, delay));
+            delay = Math.min(delay * 2, 5000);
+          } else {
+            delay = 500;
+          }
         } catch {
           if (stop.signal.aborted) return;
           setLive('reconnecting');
@@ -85,10 +94,13 @@ export function ServiceBrowser({ initial }: { initial: ServicesAnswer }) {
           />
         </label>
       </form>
-      <p className="muted" role="status" aria-live="polite" data-testid="services-summary">
-        {total} live instance{total === 1 ? '' : 's'}
-        {shown.length !== data.services.length || needle !== '' ? ' match' : ''} · index {data.index} ·{' '}
-        {live === 'live' ? <span className="ok">live</span> : <span className="warn">reconnecting…</span>}
+      <p className="muted" data-testid="services-summary">
+        <span role="status" aria-live="polite">
+          {total} live instance{total === 1 ? '' : 's'}
+          {shown.length !== data.services.length || needle !== '' ? ' match' : ''} ·{' '}
+          {live === 'live' ? <span className="ok">live</span> : <span className="warn">reconnecting…</span>}
+        </span>{' '}
+        · index {data.index}
       </p>
       {byType.size === 0 ? (
         <p className="muted" data-testid="services-empty">
@@ -99,7 +111,7 @@ export function ServiceBrowser({ initial }: { initial: ServicesAnswer }) {
           <section key={t} aria-labelledby={`type-${t}`} data-testid={`type-${t}`}>
             <h2 id={`type-${t}`}>{t}</h2>
             {services.map((s) => (
-              <div key={s.name} className="table-wrap">
+              <div key={s.name} className="table-wrap" role="region" aria-label={`${s.name}.${t}`} tabIndex={0}>
                 <table data-testid={`service-${t}-${s.name}`}>
                   <caption className="muted" style={{ textAlign: 'left' }}>
                     {s.name}.{t} · {s.instances.length} instance{s.instances.length === 1 ? '' : 's'}

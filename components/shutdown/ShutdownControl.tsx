@@ -1,7 +1,7 @@
 'use client';
 
-import { useState } from 'react';
-import type { Problem, ShutdownEventView } from '@/app/_lib/api-types';
+import { useRef, useState } from 'react';
+import { problemText, type Problem, type ShutdownEventView } from '@/app/_lib/api-types';
 import { ConfirmButton } from '@/components/ConfirmButton';
 
 type Stage = 'idle' | 'stopping' | 'waiting-exit' | 'stopped' | 'failed';
@@ -15,6 +15,7 @@ export function ShutdownControl({ node }: { node: string }) {
   const [stage, setStage] = useState<Stage>('idle');
   const [events, setEvents] = useState<ShutdownEventView[]>([]);
   const [error, setError] = useState<string | undefined>();
+  const status = useRef<HTMLParagraphElement>(null);
 
   async function follow(res: Response) {
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -30,14 +31,15 @@ export function ShutdownControl({ node }: { node: string }) {
       buffered += chunk.value;
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
-      const fresh = lines.filter((l) => l.length > 0).map((l) => JSON.parse(l) as ShutdownEventView);
+      const fresh = lines.filter((l) => l.length > 0).flatMap((l) => parseStep(l));
       if (fresh.length > 0) setEvents((old) => [...old, ...fresh]);
     }
     setStage('waiting-exit');
-    // The listeners are closed now: the first failed health check means the process has gone.
+    // The listeners are closed now: a refused connection, or a proxy's error in front of us, means the node no longer answers.
     for (let i = 0; i < 120; i += 1) {
       try {
-        await fetch('/healthz', { cache: 'no-store' });
+        const res = await fetch('/healthz', { cache: 'no-store' });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
       } catch {
         setStage('stopped');
         return;
@@ -57,9 +59,11 @@ export function ShutdownControl({ node }: { node: string }) {
     }
     if (!res.ok) {
       const p = (await res.json().catch(() => undefined)) as Problem | undefined;
-      return p === undefined ? `HTTP ${res.status}` : `${p.detail ?? p.title} (${p.code})`;
+      return p === undefined ? `HTTP ${res.status}` : problemText(p);
     }
     setStage('stopping');
+    // The button that opened the dialog goes away: keep the focus on the progress.
+    setTimeout(() => status.current?.focus(), 0);
     void follow(res);
     return undefined;
   }
@@ -86,7 +90,7 @@ export function ShutdownControl({ node }: { node: string }) {
           </li>
         ))}
       </ol>
-      <p role="status" aria-live="polite" data-testid="shutdown-status" className={stage === 'stopped' ? 'ok' : stage === 'failed' ? 'error' : undefined}>
+      <p ref={status} tabIndex={-1} role="status" aria-live="polite" data-testid="shutdown-status" className={stage === 'stopped' ? 'ok' : stage === 'failed' ? 'error' : undefined}>
         {stage === 'stopping' && 'Shutting down: draining…'}
         {stage === 'waiting-exit' && 'Drained. Waiting for the process to exit…'}
         {stage === 'stopped' && `${node} has stopped: it no longer answers.`}
@@ -94,4 +98,13 @@ export function ShutdownControl({ node }: { node: string }) {
       </p>
     </section>
   );
+}
+
+/** parseStep reads one line of the step stream; a line that is not a step is shown as text rather than lost. */
+function parseStep(line: string): ShutdownEventView[] {
+  try {
+    return [JSON.parse(line) as ShutdownEventView];
+  } catch {
+    return [{ seq: -Date.now(), at: Date.now(), phase: 'unknown', text: line.slice(0, 500) }];
+  }
 }

@@ -22,6 +22,14 @@ export interface HttpFrontDeps {
   readonly log: Log;
   /** Takes raw HTTP/2 streams before the compatibility layer (DoH); returns false for the others. */
   readonly http2Stream?: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
+  /** POSTs to this path watch a shutdown (the web manager's step stream): counted apart from the requests a drain waits for. */
+  readonly watcherPath?: string;
+}
+
+/** Requests being answered on one listener: `watchers` are shutdown watchers, `others` everything else. */
+export interface InFlight {
+  others: number;
+  watchers: number;
 }
 
 /**
@@ -32,8 +40,7 @@ export interface HttpFrontDeps {
  */
 export class HttpFront {
   private server: Server | Http2SecureServer | undefined;
-  /** The listener being drained by stop(), for openConnections(). */
-  private draining: Server | Http2SecureServer | undefined;
+  private readonly inFlight: InFlight = { others: 0, watchers: 0 };
   private bound: AddressInfo | undefined;
   /** TLS listener only: open sockets and their requests in flight, and HTTP/2 sessions (for the drain). */
   private readonly sockets = new Map<Socket, number>();
@@ -110,11 +117,16 @@ export class HttpFront {
     return server;
   }
 
-  /** openConnections counts the connections still open on this listener (0 when stopped). */
-  openConnections(): Promise<number> {
-    const server = this.server ?? this.draining;
-    if (server === undefined) return Promise.resolve(0);
-    return new Promise((resolve) => server.getConnections((err, n) => resolve(err === null ? n : 0)));
+  /** requests counts the requests being answered now (what a drain waits for, and the shutdown's watchers). */
+  requests(): Readonly<InFlight> {
+    return { ...this.inFlight };
+  }
+
+  /** track counts one request until its response closes (finished or cut). */
+  private track(req: { method?: string; url?: string }, res: { once(event: 'close', f: () => void): unknown }): void {
+    const kind = req.method === 'POST' && req.url === this.deps.watcherPath ? 'watchers' : 'others';
+    this.inFlight[kind] += 1;
+    res.once('close', () => (this.inFlight[kind] -= 1));
   }
 
   /** stop closes the listener and waits for in-flight requests, at most drainMs. */
@@ -122,7 +134,6 @@ export class HttpFront {
     const server = this.server;
     if (server === undefined) return;
     this.server = undefined;
-    this.draining = server;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const closeIdle = () => {
       if ('closeIdleConnections' in server) {
@@ -151,11 +162,11 @@ export class HttpFront {
       for (const socket of this.sockets.keys()) socket.destroy();
       await closed;
     }
-    this.draining = undefined;
   }
 
   /** dispatchHttp2 answers the API and DoH directly on the HTTP/2 compatibility objects and hands the rest to the web manager. */
   private async dispatchHttp2(req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
+    this.track(req, res);
     try {
       if (await this.deps.router.handle(req as unknown as IncomingMessage, res as unknown as ServerResponse)) return;
       this.deps.fallback(req, res, true);
@@ -167,6 +178,7 @@ export class HttpFront {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.track(req, res);
     try {
       if (await this.deps.router.handle(req, res)) return;
       this.deps.fallback(req, res, this.tls !== undefined);

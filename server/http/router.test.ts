@@ -95,6 +95,8 @@ describe('ApiRouter.invoke (the web manager\'s in-process calls)', () => {
     ['PUT', '/v1/echo/x', enc('{}'), {}, reader, 403, 'forbidden'],
     ['POST', '/v1/raw', enc('12345'), {}, reader, 413, 'body_too_large'],
     ['GET', '/v1/nope', undefined, {}, admin, 404, 'route_not_found'],
+    ['DELETE', '/v1/ok', undefined, {}, admin, 405, 'method_not_allowed'],
+    ['GET', '/v1/%ff', undefined, {}, admin, 400, 'invalid_path'],
     ['PUT', '/v1/closed', undefined, {}, admin, 503, 'shutting_down'],
     ['GET', '/v1/bug', undefined, {}, admin, 500, 'internal'],
   ];

@@ -94,16 +94,7 @@ export class ApiRouter {
     const found = this.fmw.find(method, path);
     if (found === null) {
       if (!this.owned.some((t) => t(path))) return false;
-      if (!isDecodable(path)) {
-        this.finish(req, res, 'unmatched', performance.now(), this.problem(new ApiError('invalid_path', 'the path is not valid percent-encoded UTF-8'), path));
-        return true;
-      }
-      const allowed = (['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const).filter((m) => this.fmw.find(m, path) !== null);
-      const err =
-        allowed.length > 0
-          ? new ApiError('method_not_allowed', `${method} is not allowed here`, { headers: { allow: allowed.join(', ') } })
-          : new ApiError('route_not_found', `no endpoint at ${path}`);
-      this.finish(req, res, 'unmatched', performance.now(), this.problem(err, path));
+      this.finish(req, res, 'unmatched', performance.now(), this.problem(this.unmatched(method, path), path));
       return true;
     }
     const route = (found.store as Store).route;
@@ -151,7 +142,7 @@ export class ApiRouter {
     let routeName = 'unmatched';
     let reply: Reply;
     if (found === null) {
-      reply = this.problem(new ApiError('route_not_found', `no endpoint at ${path}`), path);
+      reply = this.problem(this.unmatched(method, path), path);
     } else {
       const route = (found.store as Store).route;
       routeName = route.path;
@@ -174,9 +165,19 @@ export class ApiRouter {
     }
     this.count(method, routeName, started, reply);
     const data = reply.binary?.data ?? Buffer.from(reply.text?.data ?? (reply.body === undefined ? '' : JSON.stringify(reply.body)), 'utf8');
-    const answerHeaders: Record<string, string> = { ...reply.headers };
+    const answerHeaders: Record<string, string> = { 'cache-control': 'no-store', ...reply.headers };
     if (data.length > 0) answerHeaders['content-type'] = reply.binary?.contentType ?? reply.text?.contentType ?? 'application/json';
-    return { status: reply.status, headers: answerHeaders, body: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    // A copy of just these bytes: a small Buffer is a view of a shared pool, and the whole pool would cross to the worker.
+    return { status: reply.status, headers: answerHeaders, body: new Uint8Array(data) };
+  }
+
+  /** unmatched is the error for a path no route takes with this method: invalid_path, method_not_allowed or route_not_found. */
+  private unmatched(method: string, path: string): ApiError {
+    if (!isDecodable(path)) return new ApiError('invalid_path', 'the path is not valid percent-encoded UTF-8');
+    const allowed = (['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const).filter((m) => this.fmw.find(m, path) !== null);
+    return allowed.length > 0
+      ? new ApiError('method_not_allowed', `${method} is not allowed here`, { headers: { allow: allowed.join(', ') } })
+      : new ApiError('route_not_found', `no endpoint at ${path}`);
   }
 
   /** run calls one route's handler and turns every failure, thrown or returned, into a problem reply. */
@@ -206,7 +207,7 @@ export class ApiRouter {
 
   /** permit checks an already known principal's role against what the route demands. */
   private permit(principal: TokenEntry, permission: Permission | 'none'): TokenEntry | undefined {
-    if (permission === 'none') return principal;
+    if (permission === 'none') return undefined;
     if (!roleAllows(principal.role, permission)) {
       this.deps.metrics.authFailures.inc({ reason: 'role' });
       throw new ApiError('forbidden', `this needs the ${permission} permission; the role is ${principal.role}`);

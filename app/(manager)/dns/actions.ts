@@ -55,6 +55,10 @@ function ttlField(text: string): { ttl?: unknown } {
   return { ttl: /^-?\d+$/.test(t) && Number.isSafeInteger(n) ? n : t };
 }
 
+/** Server actions are endpoints anyone can call with any values: these must be strings before anything else looks at them. */
+const badInput: ActionResult<never> = { ok: false, problem: { code: 'validation_failed', title: 'request failed validation', status: 400, detail: 'the form sent values of the wrong type' } };
+const allStrings = (...values: unknown[]) => values.every((v) => typeof v === 'string');
+
 function afterWrite(): void {
   revalidatePath('/dns', 'layout');
 }
@@ -63,6 +67,7 @@ function afterWrite(): void {
 export async function createZone(input: CreateZoneInput): Promise<ActionResult<{ name: string }>> {
   const operator = await operatorOrNull();
   if (operator === null) return { ok: false, problem: notSignedIn };
+  if (typeof input !== 'object' || input === null || !allStrings(input.name, input.nameservers, input.ttl)) return badInput;
   const nameservers = input.nameservers
     .split(/[\s,]+/)
     .map((s) => s.trim())
@@ -78,6 +83,7 @@ export async function createZone(input: CreateZoneInput): Promise<ActionResult<{
 export async function deleteZone(zone: string): Promise<ActionResult> {
   const operator = await operatorOrNull();
   if (operator === null) return { ok: false, problem: notSignedIn };
+  if (!allStrings(zone)) return badInput;
   const answer = await callApi(operator, 'DELETE', zoneApi(zone));
   if (!answer.ok) return failed(answer);
   afterWrite();
@@ -88,6 +94,9 @@ export async function deleteZone(zone: string): Promise<ActionResult> {
 export async function putRRset(zone: string, input: RRsetInput): Promise<ActionResult<RRsetView>> {
   const operator = await operatorOrNull();
   if (operator === null) return { ok: false, problem: notSignedIn };
+  if (typeof input !== 'object' || input === null || !allStrings(zone, input.owner, input.type, input.ttl) || !Array.isArray(input.values) || !allStrings(...input.values)) {
+    return badInput;
+  }
   const owner = input.owner.trim() === '' ? '@' : input.owner.trim();
   const url = zoneApi(zone, 'records', owner, input.type.trim());
   const answer = await callApi<RRsetView>(operator, 'PUT', url, { json: { ...ttlField(input.ttl), values: input.values } });
@@ -100,6 +109,7 @@ export async function putRRset(zone: string, input: RRsetInput): Promise<ActionR
 export async function deleteRRset(zone: string, owner: string, type: string): Promise<ActionResult> {
   const operator = await operatorOrNull();
   if (operator === null) return { ok: false, problem: notSignedIn };
+  if (!allStrings(zone, owner, type)) return badInput;
   const answer = await callApi(operator, 'DELETE', zoneApi(zone, 'records', owner, type));
   if (!answer.ok) return failed(answer);
   afterWrite();
@@ -110,6 +120,7 @@ export async function deleteRRset(zone: string, owner: string, type: string): Pr
 export async function importZone(zone: string, text: string): Promise<ActionResult<ZoneView>> {
   const operator = await operatorOrNull();
   if (operator === null) return { ok: false, problem: notSignedIn };
+  if (!allStrings(zone, text)) return badInput;
   const answer = await callApi<ZoneView>(operator, 'POST', zoneApi(zone, 'import'), {
     body: { data: text, contentType: 'text/dns; charset=utf-8' },
   });

@@ -1,3 +1,4 @@
+import { problemText } from '@/app/_lib/api-types';
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import { callApi, requireOperator, seg } from '@/app/_lib/operator';
@@ -26,7 +27,7 @@ export default async function DnsPage() {
       <section aria-labelledby="zones-title">
         <h2 id="zones-title">Zones</h2>
         {!r.ok ? (
-          <p className="error">The node did not list its zones: {r.problem?.detail ?? r.problem?.title}</p>
+          <p className="error">The node did not list its zones: {problemText(r.problem!)}</p>
         ) : r.data.zones.length === 0 ? (
           <p className="muted" data-testid="zones-empty">
             No operator zones yet. Create one below, or name zone files in <code>dns.zone_files</code>.

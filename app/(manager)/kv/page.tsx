@@ -1,6 +1,6 @@
 import Link from 'next/link';
 import { problemText } from '@/app/_lib/api-types';
-import { requireOperator } from '@/app/_lib/operator';
+import { firstParam, requireOperator } from '@/app/_lib/operator';
 import { formatBytes } from '@/components/format';
 import { DeleteKeyButton } from '@/components/kv/DeleteKeyButton';
 import { Flash } from '@/components/kv/Flash';
@@ -14,7 +14,6 @@ export const dynamic = 'force-dynamic';
 const PAGE_SIZE = 100;
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
-const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
 const nameCell = { whiteSpace: 'normal', overflowWrap: 'anywhere', fontWeight: 'normal' } as const;
 
@@ -26,9 +25,9 @@ const nameCell = { whiteSpace: 'normal', overflowWrap: 'anywhere', fontWeight: '
 export default async function KvBrowsePage({ searchParams }: { searchParams: SearchParams }) {
   const operator = await requireOperator();
   const sp = await searchParams;
-  const prefix = first(sp.prefix) ?? '';
-  const page = Math.max(1, Number.parseInt(first(sp.page) ?? '1', 10) || 1);
-  const deleted = first(sp.deleted);
+  const prefix = firstParam(sp.prefix) ?? '';
+  const page = Math.max(1, Number.parseInt(firstParam(sp.page) ?? '1', 10) || 1);
+  const deleted = firstParam(sp.deleted);
   const folder = folderOf(prefix);
   const listing = await listLevel(operator, prefix);
 

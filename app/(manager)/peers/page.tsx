@@ -1,4 +1,4 @@
-import { type PeersAnswer, type PeerView } from '@/app/_lib/api-types';
+import { type PeersAnswer, type PeerView, problemText } from '@/app/_lib/api-types';
 import { callApi, requireOperator } from '@/app/_lib/operator';
 import { AutoRefresh } from '@/components/AutoRefresh';
 import { formatAgo, formatBytes, formatDuration } from '@/components/format';
@@ -13,7 +13,7 @@ const DOUBTFUL = new Set<PeerView['state']>(['unreachable', 'stale', 'syncing'])
 export default async function PeersPage() {
   const operator = await requireOperator();
   const r = await callApi<PeersAnswer>(operator, 'GET', '/v1/peers');
-  if (!r.ok) return <p className="error">The node did not answer: {r.problem?.detail ?? r.problem?.title}</p>;
+  if (!r.ok) return <p className="error">The node did not answer: {problemText(r.problem!)}</p>;
   const s = r.data;
   const now = Date.now();
   const doubtful = s.peers.filter((p) => DOUBTFUL.has(p.state) && p.owned > 0);

@@ -1,4 +1,4 @@
-import type { ServicesAnswer } from '@/app/_lib/api-types';
+import { problemText, type ServicesAnswer } from '@/app/_lib/api-types';
 import { callApi, requireOperator } from '@/app/_lib/operator';
 import { ServiceBrowser } from '@/components/services/ServiceBrowser';
 
@@ -11,7 +11,7 @@ export default async function ServicesPage() {
   return (
     <>
       <h1>Services</h1>
-      {r.ok ? <ServiceBrowser initial={r.data} /> : <p className="error">The registry did not answer: {r.problem?.detail ?? r.problem?.title}</p>}
+      {r.ok ? <ServiceBrowser initial={r.data} /> : <p className="error">The registry did not answer: {problemText(r.problem!)}</p>}
     </>
   );
 }

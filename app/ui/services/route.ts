@@ -1,5 +1,5 @@
 import type { ServicesAnswer } from '@/app/_lib/api-types';
-import { callApi, operatorOrNull } from '@/app/_lib/operator';
+import { callApi, notSignedIn, operatorOrNull, problemResponse } from '@/app/_lib/operator';
 
 export const dynamic = 'force-dynamic';
 
@@ -13,9 +13,9 @@ const WAIT = '25s';
  */
 export async function GET(request: Request): Promise<Response> {
   const operator = await operatorOrNull();
-  if (operator === null) return Response.json({ code: 'unauthorized', title: 'sign in again', status: 401 }, { status: 401 });
+  if (operator === null) return problemResponse(notSignedIn);
   const index = new URL(request.url).searchParams.get('index');
   const query = index !== null && /^\d{1,15}$/.test(index) ? `?index=${index}&wait=${WAIT}` : '';
   const r = await callApi<ServicesAnswer>(operator, 'GET', `/v1/services${query}`, { signal: request.signal });
-  return Response.json(r.ok ? r.data : r.problem, { status: r.status, headers: { 'cache-control': 'no-store' } });
+  return r.ok ? Response.json(r.data, { headers: { 'cache-control': 'no-store' } }) : problemResponse(r.problem!);
 }

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { callApi, operatorOrNull } from '@/app/_lib/operator';
+import { callApi, notSignedIn, operatorOrNull, problemResponse } from '@/app/_lib/operator';
 import { getAppliance } from '@/lib/appliance';
 
 export const dynamic = 'force-dynamic';
@@ -7,7 +6,6 @@ export const dynamic = 'force-dynamic';
 /** The header the shutdown page sends: a cross-site form cannot set it, and a cross-site fetch must ask first (CORS). */
 const SHUTDOWN_HEADER = 'x-nekoq-ui';
 
-const problem = (status: number, code: string, title: string) => Response.json({ code, title, status }, { status, headers: { 'content-type': 'application/problem+json' } });
 
 function originHost(origin: string): string | undefined {
   try {
@@ -20,29 +18,27 @@ function originHost(origin: string): string | undefined {
 /**
  * POST /ui/shutdown: shuts the node down (POST /v1/admin/shutdown as the signed-in
  * operator) and streams the steps of the drain as they happen, one JSON object
- * per line, until the last step this page can see. The stream's own connection
- * is one the drain waits for; the appliance counts it as a watcher and ends it.
+ * per line, until the last step this page can see. The HTTP fronts count this
+ * request as a watcher (lib/appliance.ts SHUTDOWN_WATCH_PATH), not as one the
+ * drain waits for; the drain's `drained` step ends it.
  */
 export async function POST(request: Request): Promise<Response> {
   const operator = await operatorOrNull();
-  if (operator === null) return problem(401, 'unauthorized', 'sign in again');
+  if (operator === null) return problemResponse(notSignedIn);
   const origin = request.headers.get('origin');
   const host = request.headers.get('host');
   if (request.headers.get(SHUTDOWN_HEADER) !== 'shutdown' || origin === null || host === null || originHost(origin) !== host) {
-    return problem(403, 'forbidden', 'a shutdown must come from the shutdown page of this node');
+    return problemResponse({ code: 'forbidden', title: 'a shutdown must come from the shutdown page of this node', status: 403 });
   }
   const appliance = getAppliance();
-  const watcher = randomUUID();
-  // Be a watcher before the shutdown starts, so that the drain waits for this stream's first lines.
-  await appliance.shutdownProgress(watcher, Number.MAX_SAFE_INTEGER, 0);
   const r = await callApi(operator, 'POST', '/v1/admin/shutdown');
-  if (!r.ok) return Response.json(r.problem, { status: r.status, headers: { 'content-type': 'application/problem+json' } });
+  if (!r.ok) return problemResponse(r.problem!);
   const encoder = new TextEncoder();
   let after = 0;
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const p = await appliance.shutdownProgress(watcher, after, 1000);
+        const p = await appliance.shutdownProgress(after, 1000);
         for (const e of p.events) controller.enqueue(encoder.encode(`${JSON.stringify(e)}\n`));
         after += p.events.length;
         if (p.final) controller.close();

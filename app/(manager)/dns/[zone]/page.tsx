@@ -1,7 +1,8 @@
+import { problemText } from '@/app/_lib/api-types';
 import type { Metadata } from 'next';
 import Form from 'next/form';
 import Link from 'next/link';
-import { callApi, requireOperator, seg } from '@/app/_lib/operator';
+import { callApi, firstParam, requireOperator, seg } from '@/app/_lib/operator';
 import { DeleteZoneButton } from '@/components/dns/DeleteZoneButton';
 import { ImportZoneForm } from '@/components/dns/ImportZoneForm';
 import { ZoneRecords } from '@/components/dns/ZoneRecords';
@@ -30,7 +31,7 @@ async function zoneOf(params: Params): Promise<string> {
   }
 }
 
-const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? '';
+const first = (v: string | string[] | undefined) => firstParam(v) ?? '';
 
 export async function generateMetadata({ params }: { params: Params }): Promise<Metadata> {
   return { title: `${await zoneOf(params)} · DNS · nekoq-bootstrap` };
@@ -55,7 +56,7 @@ export default async function ZonePage({ params, searchParams }: { params: Param
           </span>
         </h1>
         <p className="error" data-testid="zone-missing">
-          {p?.code === 'zone_not_found' ? `There is no zone named ${zone}.` : `The node did not answer: ${p?.detail ?? p?.title}`}
+          {p?.code === 'zone_not_found' ? `There is no zone named ${zone}.` : `The node did not answer: ${p === undefined ? 'no answer' : problemText(p)}`}
         </p>
         <p>
           <Link href="/dns">Back to the zones</Link>

@@ -4,7 +4,7 @@ import type { Metadata } from 'next';
 import Form from 'next/form';
 import Link from 'next/link';
 import { problemText } from '@/app/_lib/api-types';
-import { callApi, requireOperator } from '@/app/_lib/operator';
+import { callApi, firstParam, requireOperator } from '@/app/_lib/operator';
 import { QueryAnswer, summaryLine, type AnswerView, type RecordRow } from '@/components/dns/QueryAnswer';
 import { rcodeName, typeName, typeNumber } from '@/lib/dns/constants';
 import { formatName, formatRdata, parseName } from '@/lib/dns/presentation';
@@ -50,7 +50,6 @@ const EDE_NAMES = [
 
 type Search = Promise<{ name?: string | string[]; type?: string | string[]; do?: string | string[] }>;
 
-const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
 /** The question the form asked, checked: an absolute name in the internal form and a type number; or what is wrong with it. */
 function readQuestion(nameText: string, typeText: string): { name: string; type: number } | { error: string } {
@@ -166,9 +165,9 @@ async function ask(operator: string, name: string, type: number, dnssec: boolean
 export default async function QueryPage({ searchParams }: { searchParams: Search }) {
   const operator = await requireOperator();
   const search = await searchParams;
-  const nameText = first(search.name) ?? '';
-  const typeText = (first(search.type) ?? 'A').toUpperCase();
-  const dnssec = first(search.do) !== undefined;
+  const nameText = firstParam(search.name) ?? '';
+  const typeText = (firstParam(search.type) ?? 'A').toUpperCase();
+  const dnssec = firstParam(search.do) !== undefined;
   let result: AnswerView | string | undefined;
   if (nameText.trim() !== '') {
     const q = readQuestion(nameText, typeText);

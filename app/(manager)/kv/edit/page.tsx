@@ -1,6 +1,6 @@
 import Link from 'next/link';
 import { problemText } from '@/app/_lib/api-types';
-import { requireOperator } from '@/app/_lib/operator';
+import { firstParam, requireOperator } from '@/app/_lib/operator';
 import { formatBytes } from '@/components/format';
 import { Flash } from '@/components/kv/Flash';
 import { FolderTrail } from '@/components/kv/FolderTrail';
@@ -14,7 +14,6 @@ export const dynamic = 'force-dynamic';
 const DUMP_BYTES = 4096;
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
-const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
 /**
  * One key (`/kv/edit?key=config/db/url`): its facts, an editor for its value (text
@@ -24,7 +23,7 @@ const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v
 export default async function KvKeyPage({ searchParams }: { searchParams: SearchParams }) {
   const operator = await requireOperator();
   const sp = await searchParams;
-  const key = first(sp.key) ?? '';
+  const key = firstParam(sp.key) ?? '';
   if (key === '') {
     return (
       <>
@@ -70,7 +69,7 @@ export default async function KvKeyPage({ searchParams }: { searchParams: Search
   return (
     <>
       {heading}
-      {first(sp.created) !== undefined && <Flash text="Created." cleanHref={keyHref(key)} testId="kv-flash" />}
+      {firstParam(sp.created) !== undefined && <Flash text="Created." cleanHref={keyHref(key)} testId="kv-flash" />}
       <dl className="facts" data-testid="kv-facts" style={{ marginBottom: '1rem' }}>
         <dt>Content</dt>
         <dd data-testid="kv-content">{!k.utf8 ? 'binary (not UTF-8 text)' : k.hasCR ? 'UTF-8 text with carriage returns' : 'UTF-8 text'}</dd>

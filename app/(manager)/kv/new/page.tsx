@@ -1,4 +1,4 @@
-import { requireOperator } from '@/app/_lib/operator';
+import { firstParam, requireOperator } from '@/app/_lib/operator';
 import { FolderTrail } from '@/components/kv/FolderTrail';
 import { KeyCreator } from '@/components/kv/KeyCreator';
 import { folderOf } from '../kv-shared';
@@ -6,12 +6,11 @@ import { folderOf } from '../kv-shared';
 export const dynamic = 'force-dynamic';
 
 type SearchParams = Promise<Record<string, string | string[] | undefined>>;
-const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
 /** Create a key (`/kv/new?key=config/` starts the name in a folder); it is never written over an existing key. */
 export default async function KvNewPage({ searchParams }: { searchParams: SearchParams }) {
   await requireOperator();
-  const start = first((await searchParams).key) ?? '';
+  const start = firstParam((await searchParams).key) ?? '';
   return (
     <>
       <FolderTrail folder={folderOf(start)} />

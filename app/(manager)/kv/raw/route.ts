@@ -1,4 +1,4 @@
-import { callApi, operatorOrNull } from '@/app/_lib/operator';
+import { callApi, notSignedIn, operatorOrNull, problemResponse } from '@/app/_lib/operator';
 import { kvApiPath } from '../kv-api';
 
 export const dynamic = 'force-dynamic';
@@ -9,7 +9,7 @@ export const dynamic = 'force-dynamic';
  */
 export async function GET(request: Request): Promise<Response> {
   const operator = await operatorOrNull();
-  if (operator === null) return Response.json({ code: 'unauthorized', title: 'sign in again', status: 401 }, { status: 401 });
+  if (operator === null) return problemResponse(notSignedIn);
   const key = new URL(request.url).searchParams.get('key') ?? '';
   const r = await callApi(operator, 'GET', `${kvApiPath(key)}?raw`, { signal: request.signal });
   if (!r.ok) return Response.json(r.problem, { status: r.status, headers: { 'cache-control': 'no-store' } });

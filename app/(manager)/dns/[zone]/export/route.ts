@@ -1,5 +1,5 @@
 import { problemText } from '@/app/_lib/api-types';
-import { callApi, operatorOrNull } from '@/app/_lib/operator';
+import { callApi, notSignedIn, operatorOrNull, problemResponse } from '@/app/_lib/operator';
 import { zoneApi } from '@/components/dns/zoneApi';
 
 export const dynamic = 'force-dynamic';
@@ -13,7 +13,7 @@ function fileName(zone: string): string {
 /** GET /dns/:zone/export downloads the zone as an RFC 1035 zone file (the API's export) for the signed-in operator; 401 without a session. */
 export async function GET(request: Request): Promise<Response> {
   const operator = await operatorOrNull();
-  if (operator === null) return new Response('sign in first\n', { status: 401, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } });
+  if (operator === null) return problemResponse(notSignedIn);
   // The zone is read from the URL itself, decoded exactly once: Next hands route handlers the
   // segment decoded but pages still encoded, and a zone name may hold a "%".
   const segment = new URL(request.url).pathname.split('/').at(-2) ?? '';
