@@ -35,14 +35,21 @@ function startAppliance(dir) {
   return child;
 }
 
-async function findPort(pid) {
-  for (let i = 0; i < 100; i++) {
+// findApi returns the base URL of the appliance's HTTP API once it is ready. The process
+// listens on several TCP ports (HTTP, DNS over TCP, the web manager's private one):
+// the API is the one whose /readyz says ready.
+async function findApi(pid) {
+  for (let i = 0; i < 600; i++) {
     const out = spawnSync('ss', ['-ltnpH'], { encoding: 'utf8' }).stdout ?? '';
-    const line = out.split('\n').find((l) => l.includes(`pid=${pid},`));
-    if (line) return Number(/127\.0\.0\.1:(\d+)/.exec(line)[1]);
-    await sleep(50);
+    const ports = out.split('\n').filter((l) => l.includes(`pid=${pid},`)).map((l) => Number(/127\.0\.0\.1:(\d+)/.exec(l)?.[1])).filter((p) => p > 0);
+    for (const port of ports) {
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) })
+        .then(async (r) => r.ok && (await r.json()).status === 'ready', () => false);
+      if (ready) return `http://127.0.0.1:${port}`;
+    }
+    await sleep(100);
   }
-  throw new Error('appliance did not listen');
+  throw new Error('the appliance did not become ready within 60 s');
 }
 
 // wrk (C, one thread on core 1) generates the load: a JavaScript client on one core
@@ -83,13 +90,7 @@ ceilingProc.kill();
 // 2. The appliance.
 const dir = mkdtempSync(join(tmpdir(), 'nekoq-bench-'));
 const app = startAppliance(dir);
-const port = await findPort(app.pid);
-const base = `http://127.0.0.1:${port}`;
-for (;;) {
-  const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
-  if (ok) break;
-  await sleep(50);
-}
+const base = await findApi(app.pid);
 await sleep(2000);
 const idleRss = rssMb(app.pid);
 for (let i = 0; i < INSTANCES; i++) {
