@@ -1,17 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
-import { removeTemp, TEST_TOKENS, type ApplianceProcess } from '../server/testing/appliance-process';
-import { shoot, signIn, startManaged } from './fixtures';
+import { TEST_TOKENS } from '../server/testing/appliance-process';
+import { managedAppliance, shoot, signIn } from './fixtures';
 
-let app: ApplianceProcess;
-
-test.beforeAll(async () => {
-  app = await startManaged();
-});
-
-test.afterAll(async () => {
-  await app.stop();
-  removeTemp(app.dataDir);
-});
+const app = managedAppliance();
 
 /** putBytes stores raw bytes under a key through the HTTP API (app.api sends only text). */
 async function putBytes(key: string, bytes: number[], query = ''): Promise<boolean> {

@@ -1,17 +1,7 @@
 import { expect, test } from '@playwright/test';
-import { removeTemp, type ApplianceProcess } from '../server/testing/appliance-process';
-import { OPERATOR, PASSWORD, shoot, signIn, startManaged } from './fixtures';
+import { managedAppliance, OPERATOR, PASSWORD, shoot, signIn } from './fixtures';
 
-let app: ApplianceProcess;
-
-test.beforeAll(async () => {
-  app = await startManaged();
-});
-
-test.afterAll(async () => {
-  await app.stop();
-  removeTemp(app.dataDir);
-});
+const app = managedAppliance();
 
 test('every page needs a login', async ({ page }) => {
   for (const path of ['/', '/services', '/dns', '/kv', '/peers', '/shutdown']) {

@@ -1,17 +1,7 @@
 import { expect, test } from '@playwright/test';
-import { removeTemp, type ApplianceProcess } from '../server/testing/appliance-process';
-import { shoot, signIn, startManaged } from './fixtures';
+import { managedAppliance, shoot, signIn } from './fixtures';
 
-let app: ApplianceProcess;
-
-test.beforeAll(async () => {
-  app = await startManaged();
-});
-
-test.afterAll(async () => {
-  await app.stop();
-  removeTemp(app.dataDir);
-});
+const app = managedAppliance();
 
 test('a service registered through the API appears without reload and disappears after deregistration', async ({ page }) => {
   await signIn(page, app);

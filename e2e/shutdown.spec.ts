@@ -1,20 +1,10 @@
 import { expect, test } from '@playwright/test';
 import { connect } from 'node:net';
 import { TEST_TOKENS } from '../server/testing/appliance-process';
-import { removeTemp, type ApplianceProcess } from '../server/testing/appliance-process';
-import { shoot, signIn, startManaged } from './fixtures';
+import { managedAppliance, shoot, signIn } from './fixtures';
 
-let app: ApplianceProcess;
-
-test.beforeAll(async () => {
-  // A long drain, so that the test sees it wait for a request in flight before the request ends.
-  app = await startManaged('', { shutdownTimeout: '30s' });
-});
-
-test.afterAll(async () => {
-  if (app.proc.exitCode === null) await app.stop();
-  removeTemp(app.dataDir);
-});
+// A long drain, so that the test sees it wait for a request in flight before the request ends.
+const app = managedAppliance('', { shutdownTimeout: '30s' });
 
 test('the peers page shows a single node as alone', async ({ page }) => {
   await signIn(page, app);

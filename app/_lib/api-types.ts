@@ -1,3 +1,5 @@
+import type { InstanceJson } from '@/lib/registry/instance';
+
 /**
  * Shapes shared by the web manager's server code and its client components. They
  * mirror the HTTP API's answers (README "API"): the web manager reads the same
@@ -16,24 +18,8 @@ export interface Problem {
 /** What a server action returns: done, or the API's problem to show. */
 export type ActionResult<T = undefined> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: Problem };
 
-export interface InstanceView {
-  type: string;
-  name: string;
-  id: string;
-  address: string;
-  port: number;
-  protocol: 'tcp' | 'udp';
-  tags: readonly string[];
-  meta: Readonly<Record<string, string>>;
-  weight: number;
-  priority: number;
-  ttl: number;
-  registeredAt: string;
-  renewedAt: string;
-  /** null for an instance a peer owns: its lease runs there. */
-  expiresAt: string | null;
-  node: string;
-}
+/** An instance as the API sends it (the registry's own JSON form). */
+export type InstanceView = InstanceJson;
 
 export interface ServicesAnswer {
   index: number;

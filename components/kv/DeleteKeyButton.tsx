@@ -6,10 +6,27 @@ import { deleteKey } from '@/app/(manager)/kv/actions';
 import { ConfirmButton } from '@/components/ConfirmButton';
 
 /**
- * DeleteKeyButton deletes one key of a listing after a confirmation, only if it is
- * still at the modifyIndex the listing showed; then the page says so at `doneHref`.
+ * DeleteKeyButton deletes one key after a confirmation, only if it is still at the
+ * modifyIndex the page showed (`since` says when: "this list was loaded", "you
+ * opened it"); then it goes to `doneHref`, which says so.
  */
-export function DeleteKeyButton({ keyName, modifyIndex, doneHref, testId }: { keyName: string; modifyIndex: number; doneHref: string; testId: string }) {
+export function DeleteKeyButton({
+  keyName,
+  modifyIndex,
+  doneHref,
+  testId,
+  since = 'this list was loaded',
+  label = 'Delete',
+  className = 'danger small',
+}: {
+  keyName: string;
+  modifyIndex: number;
+  doneHref: string;
+  testId: string;
+  since?: string;
+  label?: string;
+  className?: string;
+}) {
   const router = useRouter();
   const onConfirm = async (): Promise<string | undefined> => {
     const r = await deleteKey(keyName, modifyIndex);
@@ -23,21 +40,21 @@ export function DeleteKeyButton({ keyName, modifyIndex, doneHref, testId }: { ke
       router.refresh();
       return 'Not deleted: someone else deleted this key already.';
     }
-    return `Not deleted: someone changed this key since this list was loaded (now at index ${now.modifyIndex}). Cancel, check its value, then delete again if you still mean to.`;
+    return `Not deleted: someone changed this key since ${since} (now at index ${now.modifyIndex}). Cancel, check its value, then delete again if you still mean to.`;
   };
   return (
     <ConfirmButton
-      label="Delete"
+      label={label}
       ariaLabel={`Delete key ${keyName}`}
       title="Delete this key?"
       message={
         <p>
-          <span className="mono" style={{ overflowWrap: 'anywhere' }}>{keyName}</span> will be deleted, unless someone changed it since this list was loaded (index {modifyIndex}). This cannot be undone.
+          <span className="mono" style={{ overflowWrap: 'anywhere' }}>{keyName}</span> will be deleted, unless someone changed it since {since} (index {modifyIndex}). This cannot be undone.
         </p>
       }
       confirmLabel="Delete"
       onConfirm={onConfirm}
-      className="danger small"
+      className={className}
       testId={testId}
     />
   );

@@ -4,9 +4,9 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useRef, useState, type FormEvent } from 'react';
 import { problemText } from '@/app/_lib/api-types';
-import { deleteKey, saveKey } from '@/app/(manager)/kv/actions';
+import { saveKey } from '@/app/(manager)/kv/actions';
 import { browseHref, folderOf, valueBytes, withNotice, type KeyView } from '@/app/(manager)/kv/kv-shared';
-import { ConfirmButton } from '@/components/ConfirmButton';
+import { DeleteKeyButton } from './DeleteKeyButton';
 import { draftProblem, ValueFields, type ValueDraft } from './ValueFields';
 
 /** The version of the key the operator is working from: the CAS checks are made against its modifyIndex. */
@@ -98,18 +98,6 @@ export function KeyEditor({ initial }: { initial: KeyView }) {
     router.refresh();
   };
 
-  const onDelete = async (): Promise<string | undefined> => {
-    const r = await deleteKey(key, opened.modifyIndex);
-    if (!r.ok) return `Not deleted: ${problemText(r.problem)}`;
-    if (r.value.done) {
-      router.push(withNotice(browseHref(folderOf(key)), 'deleted', key));
-      return undefined;
-    }
-    const now = r.value.current;
-    if (now === null) return 'Not deleted: someone else deleted this key already.';
-    return `Not deleted: someone changed this key since you opened it (now at index ${now.modifyIndex}). Cancel, reload to see their value, then delete again if you still mean to.`;
-  };
-
   const current = conflict?.current;
   return (
     <form className="stack" onSubmit={onSubmit} noValidate aria-label={`Edit ${key}`} data-testid="kv-editor">
@@ -150,17 +138,13 @@ export function KeyEditor({ initial }: { initial: KeyView }) {
         <button type="button" className="secondary" disabled={busy || !dirty} onClick={() => setDraft(opened.draft)} data-testid="kv-revert">
           Undo my changes
         </button>
-        <ConfirmButton
+        <DeleteKeyButton
+          keyName={key}
+          modifyIndex={opened.modifyIndex}
+          doneHref={withNotice(browseHref(folderOf(key)), 'deleted', key)}
+          since="you opened it"
           label="Delete key"
-          ariaLabel={`Delete key ${key}`}
-          title="Delete this key?"
-          message={
-            <p>
-              <span className="mono" style={{ overflowWrap: 'anywhere' }}>{key}</span> will be deleted, unless someone changed it since you opened it (index {opened.modifyIndex}). This cannot be undone.
-            </p>
-          }
-          confirmLabel="Delete"
-          onConfirm={onDelete}
+          className="danger"
           testId="kv-delete"
         />
         <Link href={browseHref(folderOf(key))}>Back to {folderOf(key) === '' ? 'all keys' : folderOf(key)}</Link>
