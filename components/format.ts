@@ -1,5 +1,5 @@
-/** formatDuration writes a span of ms as "3d 4h 5m 6s" (largest units first, seconds always shown). */
-export function formatDuration(ms: number): string {
+/** formatElapsed writes a span of ms for people, "3d 4h 5m 6s" (largest units first, seconds always shown); lib/config/duration formatDuration writes the config form. */
+export function formatElapsed(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   const parts = [
     [Math.floor(s / 86400), 'd'],
@@ -30,5 +30,5 @@ export function formatBytes(n: number): string {
 /** formatAgo writes how long ago an ISO time was ("12s ago"), or "never" for null. */
 export function formatAgo(iso: string | null, now = Date.now()): string {
   if (iso === null) return 'never';
-  return `${formatDuration(now - Date.parse(iso))} ago`;
+  return `${formatElapsed(now - Date.parse(iso))} ago`;
 }

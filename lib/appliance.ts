@@ -81,7 +81,6 @@ export interface ShutdownEvent {
 
 /** What shutdownProgress returns: the events after the caller's position; `final` once the caller will see no more. */
 export interface ShutdownProgress {
-  readonly stopping: boolean;
   readonly events: readonly ShutdownEvent[];
   readonly final: boolean;
 }

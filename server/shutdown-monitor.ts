@@ -12,11 +12,6 @@ export class ShutdownMonitor {
   private wake = new Set<() => void>();
   private finalSeen = false;
 
-  /** stopping is true once the first step was recorded. */
-  get stopping(): boolean {
-    return this.events.length > 0;
-  }
-
   /** record appends one step and wakes the watchers. */
   record(phase: ShutdownEvent['phase'], text: string): void {
     this.events.push({ seq: this.events.length + 1, at: Date.now(), phase, text });
@@ -39,6 +34,6 @@ export class ShutdownMonitor {
         this.wake.add(done);
       });
     }
-    return { stopping: this.stopping, events: this.events.slice(Math.max(0, after)), final: this.finalSeen };
+    return { events: this.events.slice(Math.max(0, after)), final: this.finalSeen };
   }
 }

@@ -1,7 +1,7 @@
 import { type NodeAnswer, type PeersAnswer, problemText } from '@/app/_lib/api-types';
 import { callApi, requireOperator } from '@/app/_lib/operator';
 import { AutoRefresh } from '@/components/AutoRefresh';
-import { formatDuration } from '@/components/format';
+import { formatElapsed } from '@/components/format';
 import { StateBadge } from '@/components/StateBadge';
 
 export const dynamic = 'force-dynamic';
@@ -32,7 +32,7 @@ export default async function OverviewPage() {
           <dt>Version</dt>
           <dd>{n.version}</dd>
           <dt>Uptime</dt>
-          <dd data-testid="node-uptime">{formatDuration(n.uptimeSeconds * 1000)}</dd>
+          <dd data-testid="node-uptime">{formatElapsed(n.uptimeSeconds * 1000)}</dd>
           <dt>Ready</dt>
           <dd>{n.ready ? 'yes' : 'no'}</dd>
           <dt>Cluster</dt>

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { deregisterInstance } from '@/app/(manager)/services/actions';
 import { problemText, type InstanceView, type ServicesAnswer } from '@/app/_lib/api-types';
 import { ConfirmButton } from '@/components/ConfirmButton';
-import { formatDuration } from '@/components/format';
+import { formatElapsed } from '@/components/format';
 
 type Live = 'live' | 'reconnecting';
 
@@ -177,7 +177,7 @@ function InstanceRow({ instance: i, now }: { instance: InstanceView; now: number
           </span>
         ) : (
           <span className={left < 5000 ? 'warn' : undefined} title={`TTL ${i.ttl}s, renewed ${i.renewedAt}`}>
-            {left > 0 ? `${formatDuration(left)} left` : 'expiring'}
+            {left > 0 ? `${formatElapsed(left)} left` : 'expiring'}
           </span>
         )}
       </td>

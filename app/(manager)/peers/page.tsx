@@ -1,7 +1,7 @@
 import { type PeersAnswer, type PeerView, problemText } from '@/app/_lib/api-types';
 import { callApi, requireOperator } from '@/app/_lib/operator';
 import { AutoRefresh } from '@/components/AutoRefresh';
-import { formatAgo, formatBytes, formatDuration } from '@/components/format';
+import { formatAgo, formatBytes, formatElapsed } from '@/components/format';
 import { StateBadge } from '@/components/StateBadge';
 
 export const dynamic = 'force-dynamic';
@@ -83,7 +83,7 @@ export default async function PeersPage() {
                       {!p.reachable
                         ? `${p.lag.seq} behind when last heard`
                         : p.lag.ms > 0
-                          ? `behind for ${formatDuration(p.lag.ms)}`
+                          ? `behind for ${formatElapsed(p.lag.ms)}`
                           : 'in step'}
                     </div>
                   </td>
