@@ -16,6 +16,7 @@ import { ApiRouter, type Route } from './http/router';
 import { operationRoutes } from './http/routes/operations';
 import { kvRoutes } from './http/routes/kv';
 import { nodeRoutes } from './http/routes/node';
+import { resolverRoutes } from './http/routes/resolver';
 import { serviceRoutes } from './http/routes/services';
 import { zoneRoutes } from './http/routes/zones';
 import type { Log } from './log';
@@ -140,6 +141,7 @@ export class RunningAppliance {
             return { name: s.cluster, observer: s.observer, peers: s.peers.map((p) => ({ name: p.name, state: p.state })) };
           },
         }),
+        ...resolverRoutes({ config: config.recursion, resolver: dns.resolver, flush: (name, subtree) => dns.flushResolver(name, subtree) }),
         ...dohRoutes(dns.responder),
       ],
       { tokens: new TokenTable(secrets.tokens), metrics, log: log.child({ service: 'http' }) },

@@ -6,6 +6,8 @@ import { parsePasswordHash } from '../auth/password';
 import { ROLES, type Role } from '../auth/roles';
 import { tokenDigest } from '../auth/tokens';
 import { checkClusterSecret } from '../cluster/peer-auth';
+import { IANA_ROOT_HINTS, parseCidr, parseRootHint, parseUpstream } from '../dns/resolver/settings';
+import type { RootHint, Upstream } from '../dns/resolver/resolver';
 import { checkPrefix } from '../kv/kv';
 import { isDnsLabel, isDomainName, LABEL_RULE } from '../labels';
 import { parseDuration } from './duration';
@@ -29,6 +31,13 @@ const listen = z.string().superRefine((s, ctx) => {
   const r = parseListen(s);
   if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: `"${s}": ${r}` });
 });
+
+/** A string that `parse` accepts (it returns a string saying what is wrong otherwise). */
+const parsed = (parse: (s: string) => unknown) =>
+  z.string().superRefine((s, ctx) => {
+    const r = parse(s);
+    if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: `"${s}": ${r}` });
+  });
 
 const label = z.string().refine(isDnsLabel, { message: `must be a DNS label: ${LABEL_RULE}` });
 const path = z.string().min(1, 'must not be empty');
@@ -86,6 +95,25 @@ const FileSchema = z.strictObject({
       tcp_max_connections: z.number().int().min(1).max(100_000).default(1000),
     })
     .prefault({}),
+  recursion: z
+    .strictObject({
+      mode: z.enum(['off', 'forward', 'iterative']).default('off'),
+      upstreams: z.array(parsed(parseUpstream)).max(16).default([]),
+      root_hints: z.array(parsed(parseRootHint)).min(1).max(64).default([...IANA_ROOT_HINTS]),
+      allow: z.array(parsed(parseCidr)).max(1024).default(['127.0.0.0/8', '::1/128']),
+      timeout: duration(100, 30_000).default('3s'),
+      qname_minimisation: z.boolean().default(true),
+      cache_size: z.number().int().min(100).max(10_000_000).default(100_000),
+      max_ttl: z.number().int().min(1).max(604_800).default(86_400),
+      max_negative_ttl: z.number().int().min(0).max(86_400).default(3600),
+      serve_stale: z.boolean().default(false),
+      max_stale: duration(1000, 30 * 86_400_000).default('1d'),
+      stale_answer_ttl: z.number().int().min(1).max(3600).default(30),
+    })
+    .prefault({})
+    .superRefine((r, ctx) => {
+      if (r.mode === 'forward' && r.upstreams.length === 0) ctx.addIssue({ code: 'custom', path: ['upstreams'], message: 'forward mode needs at least one upstream' });
+    }),
   auth: z
     .strictObject({
       admin_user: z.string().min(1).max(64).default('admin'),
@@ -198,6 +226,7 @@ export interface Config {
     readonly tcpIdleTimeoutMs: number;
     readonly tcpMaxConnections: number;
   };
+  readonly recursion: RecursionConfig;
   readonly auth: {
     readonly adminUser: string;
     readonly adminPasswordHash: string | undefined;
@@ -207,6 +236,22 @@ export interface Config {
   readonly kv: { readonly bootstrapPrefix: string };
   readonly cluster: ClusterConfig;
   readonly log: { readonly level: LogLevel };
+}
+
+export interface RecursionConfig {
+  readonly mode: 'off' | 'forward' | 'iterative';
+  readonly upstreams: readonly Upstream[];
+  readonly rootHints: readonly RootHint[];
+  /** CIDR prefixes of the clients that may recurse. */
+  readonly allow: readonly string[];
+  readonly timeoutMs: number;
+  readonly qnameMinimisation: boolean;
+  readonly cacheSize: number;
+  readonly maxTtl: number;
+  readonly maxNegativeTtl: number;
+  readonly serveStale: boolean;
+  readonly maxStaleMs: number;
+  readonly staleAnswerTtl: number;
 }
 
 export interface ClusterConfig {
@@ -303,6 +348,20 @@ function toConfig(f: FileConfig, source: string | undefined, ctx: ConfigContext)
       ednsUdpSize: f.dns.edns_udp_size,
       tcpIdleTimeoutMs: parseDuration(f.dns.tcp_idle_timeout)!,
       tcpMaxConnections: f.dns.tcp_max_connections,
+    },
+    recursion: {
+      mode: f.recursion.mode,
+      upstreams: f.recursion.upstreams.map((u) => parseUpstream(u) as Upstream),
+      rootHints: f.recursion.root_hints.map((h) => parseRootHint(h) as RootHint),
+      allow: f.recursion.allow,
+      timeoutMs: parseDuration(f.recursion.timeout)!,
+      qnameMinimisation: f.recursion.qname_minimisation,
+      cacheSize: f.recursion.cache_size,
+      maxTtl: f.recursion.max_ttl,
+      maxNegativeTtl: f.recursion.max_negative_ttl,
+      serveStale: f.recursion.serve_stale,
+      maxStaleMs: parseDuration(f.recursion.max_stale)!,
+      staleAnswerTtl: f.recursion.stale_answer_ttl,
     },
     auth: {
       adminUser: f.auth.admin_user,

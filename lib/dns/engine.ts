@@ -16,20 +16,30 @@ import type { ZoneSource } from './zone';
  *
  * Rcodes mean:
  *   NOERROR   an answer, a referral (aa clear) or NODATA (SOA in authority);
- *   NXDOMAIN  the name does not exist in the local zone that holds it (SOA in authority);
- *   REFUSED   the name is outside every local zone and no resolver will take it
- *             (recursion is off or the client may not recurse; EDE 20), a zone
- *             transfer (EDE 18), or a class other than IN;
+ *   NXDOMAIN  the name does not exist in the local zone that holds it, or (resolved)
+ *             anywhere (SOA in authority);
+ *   SERVFAIL  (resolved) the resolver ran out of servers, time or tries;
+ *   REFUSED   the name is outside every local zone and no resolver will take it:
+ *             recursion is off (EDE 20), the client is not in [recursion] allow
+ *             (EDE 18), or the query has no RD and its answer is not cached (EDE 20);
+ *             a zone transfer (EDE 18), or a class other than IN;
  *   NOTIMP    a query type we do not implement (MAILA, MAILB);
  *   FORMERR   OPT asked for as a question type.
  *
  * The stages run in this order, the first that claims the question answers it:
  *   1. local data   — the service zone and the operator zones; the deepest zone
  *                     containing the name wins (answerFromZone);
- *   2. resolver     — names outside every local zone (issue #7); until then REFUSED.
+ *   2. resolver     — names outside every local zone, for clients in [recursion] allow
+ *                     (resolver/stage.ts); present only when [recursion] mode is not off;
+ *   3. refuse       — what nobody claimed: REFUSED.
+ *
+ * An Outcome with `resolved` set comes from the resolver: its prebuilt copies
+ * count their TTLs down as they age and are served only to clients that may
+ * recurse (the responder checks both).
  */
 export interface Outcome extends Response {
   readonly cacheUntil?: number;
+  readonly resolved?: boolean;
 }
 
 /** Who asked: the resolver stage decides by it whether recursion is allowed. */

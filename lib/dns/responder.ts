@@ -8,6 +8,11 @@ export interface ResponderOptions {
   /** Most prebuilt answers kept, and most bytes they may take; the cache starts over when either is reached. */
   readonly maxCachedAnswers?: number;
   readonly maxCachedBytes?: number;
+  /**
+   * Which clients may recurse ([recursion] allow): their responses carry RA, and
+   * only they are given resolved answers. Absent when recursion is off.
+   */
+  readonly recursion?: { allows(address: string): boolean };
   readonly now?: () => number;
 }
 
@@ -15,6 +20,8 @@ interface CachedAnswer {
   readonly wire: Buffer;
   /** ms since the epoch; Infinity = until the next invalidate(). */
   readonly until: number;
+  /** A resolved answer: where its TTLs are, and when it was built (they count down from then). */
+  readonly resolved?: { readonly ttlOffsets: readonly number[]; readonly builtAt: number };
 }
 
 /** The part of a query the fast path reads without a full parse. */
@@ -42,6 +49,12 @@ interface FastKey {
  * limit of the query goes to the full path, which truncates it. The cache holds at
  * most maxCachedAnswers answers and maxCachedBytes bytes; reaching either drops
  * the oldest quarter (a flood of distinct names costs hit rate, never memory).
+ *
+ * The RA bit is set per client: for those that may recurse. Resolved answers
+ * (from the resolver stage) are prebuilt too, until their shortest TTL runs out;
+ * a copy served later has every TTL lowered by the whole seconds since it was
+ * built, and is given only to clients that may recurse (the others take the full
+ * path, which refuses them).
  */
 export class DnsResponder {
   /** Prebuilt answers by variant (0: no EDNS, 1: EDNS, 2: EDNS with DO), each keyed by the lower-cased question bytes. */
@@ -52,6 +65,7 @@ export class DnsResponder {
   private readonly maxEntries: number;
   private readonly maxBytes: number;
   private readonly now: () => number;
+  private readonly recursion: { allows(address: string): boolean } | undefined;
   /** Counters for /metrics. */
   readonly stats = { fastAnswers: 0, fullAnswers: 0, dropped: 0, errors: 0 };
 
@@ -63,6 +77,7 @@ export class DnsResponder {
     this.maxEntries = opts.maxCachedAnswers ?? 20_000;
     this.maxBytes = opts.maxCachedBytes ?? 32 * 1024 * 1024;
     this.now = opts.now ?? Date.now;
+    this.recursion = opts.recursion;
   }
 
   /** invalidate forgets every prebuilt answer; call it synchronously with every change to local data. */
@@ -82,12 +97,16 @@ export class DnsResponder {
     if (fast !== undefined) {
       const hit = this.cache[fast.variant]!.get(fast.key);
       if (hit !== undefined) {
-        if (hit.until !== Infinity && this.now() >= hit.until) {
+        const now = hit.until === Infinity ? 0 : this.now();
+        if (now >= hit.until) {
           this.cache[fast.variant]!.delete(fast.key);
           this.cachedBytes -= hit.wire.length;
         } else if (client.transport !== 'udp' || hit.wire.length <= Math.min(fast.udpLimit, this.payload)) {
-          this.stats.fastAnswers++;
-          return patch(hit.wire, msg, fast.questionEnd);
+          const ra = this.recursion !== undefined && this.recursion.allows(client.address);
+          if (ra || hit.resolved === undefined) {
+            this.stats.fastAnswers++;
+            return patch(hit, msg, fast.questionEnd, ra, now);
+          }
         }
       }
     }
@@ -117,8 +136,10 @@ export class DnsResponder {
     return this.encode(parsed, out, client, fast, generation);
   }
 
-  private encode(query: Query, out: Outcome, client: Client, fast: FastKey | undefined, generation: number): Buffer {
+  private encode(query: Query, answer: Outcome, client: Client, fast: FastKey | undefined, generation: number): Buffer {
     const limit = client.transport === 'udp' ? udpLimit(query, this.payload) : MAX_MESSAGE;
+    const ra = this.recursion !== undefined && this.recursion.allows(client.address);
+    const out = answer.ra === ra ? answer : { ...answer, ra };
     const cacheable =
       fast !== undefined &&
       out.cacheUntil !== undefined &&
@@ -127,10 +148,13 @@ export class DnsResponder {
       // Held already: this query is one its UDP limit keeps from the prebuilt answer.
       !this.cache[fast.variant]!.has(fast.key);
     if (!cacheable) return encodeResponse(query, out, limit, this.payload);
-    const full = encodeResponse(query, out, MAX_MESSAGE, this.payload);
+    const ttlOffsets = out.resolved === true ? [] : undefined;
+    const full = encodeResponse(query, out, MAX_MESSAGE, this.payload, ttlOffsets);
     if (full.length <= MAX_CACHED_ANSWER) {
       if (this.cachedAnswers >= this.maxEntries || this.cachedBytes + full.length > this.maxBytes) this.evictOldest();
-      this.cache[fast.variant]!.set(fast.key, { wire: full, until: out.cacheUntil! });
+      // The RA bit of the stored copy does not matter: patch() sets it for each client.
+      const resolved = ttlOffsets === undefined ? undefined : { ttlOffsets, builtAt: this.now() };
+      this.cache[fast.variant]!.set(fast.key, { wire: full, until: out.cacheUntil!, resolved });
       this.cachedBytes += full.length;
     }
     return full.length <= limit ? full : encodeResponse(query, out, limit, this.payload);
@@ -159,15 +183,24 @@ export class DnsResponder {
   }
 }
 
-/** patch copies a prebuilt response and gives it the query's ID, RD and CD bits and question bytes. */
-function patch(wire: Buffer, query: Buffer, questionEnd: number): Buffer {
+/**
+ * patch copies a prebuilt response and gives it the query's ID, RD and CD bits
+ * and question bytes, the client's RA bit, and — for a resolved answer — TTLs
+ * lowered by the whole seconds since it was built.
+ */
+function patch(hit: CachedAnswer, query: Buffer, questionEnd: number, ra: boolean, now: number): Buffer {
+  const wire = hit.wire;
   const out = Buffer.allocUnsafe(wire.length);
   wire.copy(out);
   out[0] = query[0]!;
   out[1] = query[1]!;
   out[2] = (wire[2]! & 0xfe) | (query[2]! & 0x01);
-  out[3] = (wire[3]! & 0xef) | (query[3]! & 0x10);
+  out[3] = (wire[3]! & 0x6f) | (query[3]! & 0x10) | (ra ? 0x80 : 0);
   query.copy(out, 12, 12, questionEnd);
+  if (hit.resolved !== undefined) {
+    const elapsed = Math.floor((now - hit.resolved.builtAt) / 1000);
+    if (elapsed > 0) for (const off of hit.resolved.ttlOffsets) out.writeUInt32BE(Math.max(0, wire.readUInt32BE(off) - elapsed), off);
+  }
   return out;
 }
 

@@ -193,9 +193,11 @@ const scratch = Buffer.allocUnsafe(MAX_MESSAGE);
  * answer or authority RRset does not fit, TC is set and nothing after it is
  * written; an additional RRset, or the NS RRset beside a positive answer, that
  * does not fit is left out without TC (RFC 2181 §9). The OPT record is sent when the query had one (RFC 6891 §7), with
- * `payload` as our UDP size and the DO bit echoed (RFC 3225 §3).
+ * `payload` as our UDP size and the DO bit echoed (RFC 3225 §3). When `ttlOffsets`
+ * is given, the offset of every record's TTL field written is pushed to it (the
+ * responder counts TTLs down in prebuilt copies of resolved answers).
  */
-export function encodeResponse(query: Query, resp: Response, limit: number, payload = DEFAULT_EDNS_PAYLOAD): Buffer {
+export function encodeResponse(query: Query, resp: Response, limit: number, payload = DEFAULT_EDNS_PAYLOAD, ttlOffsets?: number[]): Buffer {
   const buf = scratch;
   const optSize = query.edns === undefined ? 0 : resp.ede === undefined ? 11 : 17;
   const max = Math.min(limit, MAX_MESSAGE) - optSize;
@@ -209,9 +211,11 @@ export function encodeResponse(query: Query, resp: Response, limit: number, payl
   outer: for (let s = 0; s < 3; s++) {
     for (const set of sections[s]!) {
       const mark = names.mark();
-      const end = writeRRset(buf, off, max, set, names);
+      const ttlMark = ttlOffsets?.length ?? 0;
+      const end = writeRRset(buf, off, max, set, names, ttlOffsets);
       if (end < 0) {
         names.rollback(mark);
+        if (ttlOffsets !== undefined) ttlOffsets.length = ttlMark;
         // Required: the answer, and the authority of a negative answer or referral. The NS RRset that
         // accompanies a positive answer is optional, like additional data (RFC 2181 §9).
         const optional = s === 2 || (s === 1 && set.type === TYPE.NS && resp.answer.length > 0);
@@ -278,7 +282,7 @@ export function encodeError(bad: BadQuery): Buffer {
 /** Types whose RDATA names may be compressed (RFC 3597 §4: the well-known types of RFC 1035). */
 const COMPRESSIBLE = new Set<number>([TYPE.NS, TYPE.CNAME, TYPE.PTR, TYPE.MX, TYPE.SOA]);
 
-function writeRRset(buf: Buffer, start: number, max: number, set: RRset, names: Compressor): number {
+function writeRRset(buf: Buffer, start: number, max: number, set: RRset, names: Compressor, ttlOffsets: number[] | undefined): number {
   let off = start;
   const compress = COMPRESSIBLE.has(set.type);
   for (let i = 0; i < set.rdata.length; i++) {
@@ -287,6 +291,7 @@ function writeRRset(buf: Buffer, start: number, max: number, set: RRset, names: 
     buf.writeUInt16BE(set.type, off);
     buf.writeUInt16BE(CLASS.IN, off + 2);
     buf.writeUInt32BE(set.ttl, off + 4);
+    ttlOffsets?.push(off + 4);
     const rdStart = off + 10;
     let end: number;
     if (compress) {

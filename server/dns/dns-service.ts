@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../lib/config/config';
-import { localDataStage, QueryEngine, refuseStage } from '../../lib/dns/engine';
+import { localDataStage, QueryEngine, refuseStage, type Stage } from '../../lib/dns/engine';
+import { RecordCache } from '../../lib/dns/resolver/cache';
+import { Resolver } from '../../lib/dns/resolver/resolver';
+import { ClientAcl } from '../../lib/dns/resolver/settings';
+import { resolverStage } from '../../lib/dns/resolver/stage';
 import { DnsResponder } from '../../lib/dns/responder';
 import { ServiceZone } from '../../lib/dns/service-zone';
 import { ZoneStore, type FileZone } from '../../lib/dns/zone-store';
@@ -12,21 +16,26 @@ import type { Store } from '../store/store';
 import { SqliteZoneJournal } from '../store/zone-journal';
 import { TcpListener } from './tcp';
 import { UdpListener } from './udp';
+import { SocketExchanger } from './upstream';
 
-/** Queries of one TCP connection being answered later at once (resolver, issue #7). */
+/** Queries of one TCP connection being answered at once (resolved answers come later, and out of order). */
 const TCP_MAX_IN_FLIGHT = 32;
 
 /**
  * DnsService is the DNS face of a node: the operator zones (SQLite and zone
  * files), the service zone over the registry, the query engine with its stages,
- * the responder with its prebuilt answers, and the UDP and TCP listeners on
- * [dns] listen. DoH reaches the same responder through the HTTP fronts.
- * Every change to local data invalidates the prebuilt answers synchronously.
+ * the resolver with its cache when [recursion] mode is not off, the responder
+ * with its prebuilt answers, and the UDP and TCP listeners on [dns] listen. DoH
+ * reaches the same responder through the HTTP fronts. Every change to local data
+ * and every cache flush invalidates the prebuilt answers synchronously.
  */
 export class DnsService {
   readonly zones: ZoneStore;
   readonly serviceZone: ServiceZone;
   readonly engine: QueryEngine;
+  /** The resolver; undefined when [recursion] mode is off. */
+  readonly resolver: Resolver | undefined;
+  readonly exchanger: SocketExchanger | undefined;
   readonly responder: DnsResponder;
   readonly udp: UdpListener;
   readonly tcp: TcpListener;
@@ -55,9 +64,32 @@ export class DnsService {
       },
       { origin: config.dns.serviceZone.slice(0, -1), ttl: config.dns.ttl, nameserverAddresses: config.dns.nameserverAddresses },
     );
+    const rc = config.recursion;
+    const acl = rc.mode === 'off' ? undefined : new ClientAcl(rc.allow);
+    if (rc.mode !== 'off') {
+      this.exchanger = new SocketExchanger();
+      const cache = new RecordCache({ maxEntries: rc.cacheSize, maxTtl: rc.maxTtl, maxNegativeTtl: rc.maxNegativeTtl, staleWindowMs: rc.serveStale ? rc.maxStaleMs : 0 });
+      this.resolver = new Resolver(
+        {
+          mode: rc.mode,
+          upstreams: rc.upstreams,
+          rootHints: rc.rootHints,
+          timeoutMs: rc.timeoutMs,
+          qnameMinimisation: rc.qnameMinimisation,
+          serveStale: rc.serveStale,
+          staleAnswerTtl: rc.staleAnswerTtl,
+          ednsPayload: config.dns.ednsUdpSize,
+        },
+        cache,
+        this.exchanger,
+      );
+    }
     // The stages, in order (lib/dns/engine.ts states the contract).
-    this.engine = new QueryEngine([localDataStage([this.serviceZone, this.zones]), refuseStage]);
-    this.responder = new DnsResponder(this.engine, { ednsPayload: config.dns.ednsUdpSize });
+    const stages: Stage[] = [localDataStage([this.serviceZone, this.zones])];
+    if (this.resolver !== undefined && acl !== undefined) stages.push(resolverStage(this.resolver, acl));
+    stages.push(refuseStage);
+    this.engine = new QueryEngine(stages);
+    this.responder = new DnsResponder(this.engine, { ednsPayload: config.dns.ednsUdpSize, recursion: acl });
     registry.onChange(() => this.responder.invalidate());
     this.zones.onChange(() => this.responder.invalidate());
 
@@ -82,6 +114,42 @@ export class DnsService {
       set({}, this.tcp.rejected),
     );
     metrics.gauge('nekoq_dns_zones', 'Operator zones served', [], (set) => set({}, this.zones.list().length));
+    if (this.resolver !== undefined) this.resolverMetrics(metrics, this.resolver, this.exchanger!);
+  }
+
+  /** flushResolver drops cached records (all, one name, or a subtree) and every prebuilt answer; returns the entries dropped. */
+  flushResolver(name?: string, subtree = false): number {
+    if (this.resolver === undefined) return 0;
+    const n = this.resolver.flush(name, subtree);
+    this.responder.invalidate();
+    return n;
+  }
+
+  private resolverMetrics(metrics: Metrics, resolver: Resolver, exchanger: SocketExchanger): void {
+    const cache = resolver.cache;
+    const rs = resolver.stats;
+    metrics.gauge('nekoq_resolver_cache_entries', 'RRsets and negative answers held by the resolver cache', [], (set) => set({}, cache.size));
+    metrics.gauge('nekoq_resolver_cache_bytes', 'Approximate bytes held by the resolver cache', [], (set) => set({}, cache.bytes));
+    metrics.counter('nekoq_resolver_cache_lookups_total', 'Resolver cache lookups by result (hit, miss, stale)', ['result'], (set) => {
+      set({ result: 'hit' }, cache.stats.hits);
+      set({ result: 'miss' }, cache.stats.misses);
+      set({ result: 'stale' }, cache.stats.staleHits);
+    });
+    metrics.counter('nekoq_resolver_cache_evictions_total', 'Resolver cache entries dropped to stay within cache_size', [], (set) => set({}, cache.stats.evictions));
+    metrics.counter('nekoq_resolver_resolutions_total', 'Resolutions started (cache misses of client queries), shared by concurrent identical queries, failed (SERVFAIL), answered stale', ['result'], (set) => {
+      set({ result: 'started' }, rs.resolutions);
+      set({ result: 'shared' }, rs.shared);
+      set({ result: 'failed' }, rs.failures);
+      set({ result: 'stale' }, rs.staleAnswers);
+    });
+    metrics.counter('nekoq_resolver_upstream_queries_total', 'Queries the resolver sent to other servers, and how many got no usable response', ['result'], (set) => {
+      set({ result: 'sent' }, rs.upstreamQueries);
+      set({ result: 'failed' }, rs.upstreamFailures);
+      set({ result: 'unreadable' }, rs.badResponses);
+      set({ result: 'tcp_retry' }, rs.truncatedRetries);
+    });
+    metrics.counter('nekoq_resolver_out_of_bailiwick_total', 'RRsets dropped from responses because they lie outside the bailiwick of the server that sent them', [], (set) => set({}, rs.outOfBailiwick));
+    metrics.counter('nekoq_resolver_mismatched_responses_total', 'Datagrams and messages ignored because they did not match the query (ID, question, source)', [], (set) => set({}, exchanger.stats.mismatched));
   }
 
   /**

@@ -1,0 +1,558 @@
+import { randomInt } from 'node:crypto';
+import { RCODE, TYPE } from '../constants';
+import { decodeMessage, encodeQuery, groupRRsets, nameToWire, type Message } from '../message';
+import type { RRset } from '../rrset';
+import { inZone, parentName } from '../zone';
+import { RANK, type RecordCache } from './cache';
+import { ExchangeError, type Exchanger } from './exchange';
+import { ServerBook, type ServerStatus } from './servers';
+
+/** Where forward mode sends queries: "udp://addr:port", "tcp://addr:port" or a DoH URL. */
+export interface Upstream {
+  readonly transport: 'udp' | 'tcp' | 'https';
+  /** udp and tcp: the address and port. */
+  readonly address?: string;
+  readonly port?: number;
+  /** https: the DoH URL. */
+  readonly url?: string;
+  /** As written in the config, for logs, metrics and the API. */
+  readonly label: string;
+}
+
+export interface RootHint {
+  readonly name: string;
+  readonly address: string;
+}
+
+/** Bounds on the work one client query may cause (the defaults are Unbound's and BIND's orders of magnitude). */
+export interface ResolverLimits {
+  /** Nested resolutions of name-server names (a delegation without glue inside one without glue …). */
+  readonly maxDepth: number;
+  /** Referrals followed for one name. */
+  readonly maxReferrals: number;
+  /** Queries sent upstream for one client query, nested resolutions included. */
+  readonly maxQueries: number;
+  /** CNAME and DNAME links followed. */
+  readonly maxChain: number;
+  /** Minimised queries before the full name is sent (RFC 9156 §2.3 MAX_MINIMISE_COUNT). */
+  readonly maxMinimise: number;
+}
+
+export const DEFAULT_LIMITS: ResolverLimits = { maxDepth: 5, maxReferrals: 24, maxQueries: 48, maxChain: 12, maxMinimise: 10 };
+
+export interface ResolverOptions {
+  readonly mode: 'forward' | 'iterative';
+  readonly upstreams: readonly Upstream[];
+  readonly rootHints: readonly RootHint[];
+  /** The whole budget of one client query, in ms; SERVFAIL when it is spent. */
+  readonly timeoutMs: number;
+  readonly qnameMinimisation: boolean;
+  /** Serve-stale (RFC 8767): answer from expired cache data when resolving fails. */
+  readonly serveStale: boolean;
+  /** TTL given to stale answers (RFC 8767 §4 suggests 30 s). */
+  readonly staleAnswerTtl: number;
+  /** EDNS payload size we advertise upstream. */
+  readonly ednsPayload: number;
+  readonly limits?: Partial<ResolverLimits>;
+  readonly now?: () => number;
+}
+
+/** A resolved answer for a client: the rcode, the answer section (CNAME/DNAME chain first) and the authority (SOA of a negative answer). */
+export interface Resolution {
+  readonly rcode: number;
+  readonly answer: readonly RRset[];
+  readonly authority: readonly RRset[];
+  /** Served from expired data (RFC 8767): not to be cached or prebuilt. */
+  readonly stale?: boolean;
+  /** Extended DNS Error (RFC 8914): 3 stale answer, 22 no reachable authority. */
+  readonly ede?: number;
+  /** Why a SERVFAIL, for logs and tests. */
+  readonly reason?: string;
+}
+
+/** One step of following a name: data, a link to another name, a denial, or a failure. */
+type Step =
+  | { readonly kind: 'answer'; readonly sets: readonly RRset[] }
+  | { readonly kind: 'alias'; readonly sets: readonly RRset[]; readonly target: string }
+  | { readonly kind: 'nxdomain' | 'nodata'; readonly sets: readonly RRset[]; readonly soa: RRset | undefined }
+  | { readonly kind: 'fail'; readonly reason: string; readonly unreachable?: boolean };
+
+/** What a response to one of our queries told us, read against the zone of the server that sent it. */
+type Reading = Step | { readonly kind: 'referral'; readonly child: string } | { readonly kind: 'lame'; readonly reason: string };
+
+interface Budget {
+  readonly deadline: number;
+  queries: number;
+  referrals: number;
+  readonly signal?: AbortSignal;
+}
+
+interface Target {
+  readonly key: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A failure is remembered this long, so that a broken name does not cost a full resolution per query (RFC 2308 §7.1 allows up to 5 min). */
+const FAILURE_CACHE_MS = 5_000;
+const MAX_FAILURES_HELD = 10_000;
+
+/**
+ * Resolver answers names outside the local zones, by forwarding to upstreams or
+ * by iterating from the root hints, through one RecordCache shared by every
+ * transport. `resolve` follows CNAME and DNAME chains (across zones and servers),
+ * serves from the cache what it holds, asks upstream for the rest, and returns
+ * SERVFAIL when the budget of one query (time, queries, referrals, depth) is
+ * spent. Concurrent client queries for the same question share one resolution.
+ *
+ * Iteration keeps only records within the bailiwick of the server that sent
+ * them: answer and authority records at or below the zone the server was asked
+ * about, glue only for the names of the delegation and only below that zone.
+ * Queries leave from a fresh random port with a random ID (the Exchanger), and a
+ * response must match the query's ID and question.
+ */
+export class Resolver {
+  readonly servers: ServerBook;
+  private readonly limits: ResolverLimits;
+  private readonly now: () => number;
+  private readonly inflight = new Map<string, Promise<Resolution>>();
+  private readonly failures = new Map<string, { until: number; resolution: Resolution }>();
+  readonly stats = { resolutions: 0, shared: 0, upstreamQueries: 0, upstreamFailures: 0, truncatedRetries: 0, badResponses: 0, outOfBailiwick: 0, staleAnswers: 0, failures: 0 };
+
+  constructor(
+    private readonly opts: ResolverOptions,
+    readonly cache: RecordCache,
+    private readonly exchanger: Exchanger,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.servers = new ServerBook(this.now);
+    if (opts.mode === 'forward' && opts.upstreams.length === 0) throw new Error('forward mode needs at least one upstream');
+    if (opts.mode === 'iterative' && opts.rootHints.length === 0) throw new Error('iterative mode needs root hints');
+  }
+
+  get mode(): 'forward' | 'iterative' {
+    return this.opts.mode;
+  }
+
+  /** upstreamStatus reports each upstream's health (forward mode). */
+  upstreamStatus(): (ServerStatus & { upstream: string })[] {
+    return this.opts.upstreams.map((u) => ({ ...this.servers.status(u.label), upstream: u.label }));
+  }
+
+  /**
+   * fromCache answers (name, type) from the cache alone, following cached
+   * CNAMEs; undefined when some link is missing. Used for queries without RD.
+   */
+  fromCache(name: string, type: number): Resolution | undefined {
+    const chain: RRset[] = [];
+    let current = name;
+    for (let i = 0; i <= this.limits.maxChain; i++) {
+      const step = this.cached(current, type);
+      if (step === undefined) return undefined;
+      chain.push(...step.sets);
+      if (step.kind !== 'alias') return finish(step, chain);
+      current = step.target;
+    }
+    return undefined;
+  }
+
+  /** resolve answers (name, type) for a client; it never rejects. */
+  resolve(name: string, type: number): Promise<Resolution> {
+    const key = `${type}/${name}`;
+    const failed = this.failures.get(key);
+    if (failed !== undefined) {
+      if (failed.until > this.now()) return Promise.resolve(this.staleOr(name, type, failed.resolution));
+      this.failures.delete(key);
+    }
+    const running = this.inflight.get(key);
+    if (running !== undefined) {
+      this.stats.shared++;
+      return running;
+    }
+    this.stats.resolutions++;
+    // No client's signal: the resolution may be shared by other clients, and what it learns is cached for all.
+    const budget: Budget = { deadline: this.now() + this.opts.timeoutMs, queries: 0, referrals: 0 };
+    const p = this.follow(name, type, budget, 0)
+      .catch((err: unknown): Resolution => ({ rcode: RCODE.SERVFAIL, answer: [], authority: [], reason: `internal error: ${(err as Error).message}` }))
+      .then((r) => {
+        if (r.rcode !== RCODE.SERVFAIL) return r;
+        this.stats.failures++;
+        if (this.failures.size >= MAX_FAILURES_HELD) this.failures.delete(this.failures.keys().next().value as string);
+        this.failures.set(key, { until: this.now() + FAILURE_CACHE_MS, resolution: r });
+        return this.staleOr(name, type, r);
+      })
+      .finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /** flush forgets cached records (see RecordCache.flush) and remembered failures; a full flush also forgets server state. */
+  flush(name?: string, subtree = false): number {
+    if (name === undefined) {
+      this.failures.clear();
+      this.servers.forget();
+    } else {
+      for (const key of this.failures.keys()) {
+        const owner = key.slice(key.indexOf('/') + 1);
+        if (owner === name || (subtree && inZone(owner, name))) this.failures.delete(key);
+      }
+    }
+    return this.cache.flush(name, subtree);
+  }
+
+  /** staleOr returns a stale answer from the cache when serve-stale is on and one is held, else `failure`. */
+  private staleOr(name: string, type: number, failure: Resolution): Resolution {
+    if (!this.opts.serveStale) return failure;
+    const chain: RRset[] = [];
+    let current = name;
+    for (let i = 0; i <= this.limits.maxChain; i++) {
+      const hit = this.cache.get(current, type, true);
+      const ttl = this.opts.staleAnswerTtl;
+      if (hit !== undefined && hit.kind === 'rrset' && hit.rank === RANK.ANSWER) {
+        chain.push({ ...hit.set, ttl: hit.stale ? ttl : hit.set.ttl });
+        this.stats.staleAnswers++;
+        return { rcode: RCODE.NOERROR, answer: chain, authority: [], stale: true, ede: 3 };
+      }
+      if (hit !== undefined && hit.kind !== 'rrset') {
+        this.stats.staleAnswers++;
+        return { rcode: hit.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, answer: chain, authority: [{ ...hit.soa, ttl: hit.stale ? ttl : hit.soa.ttl }], stale: true, ede: 3 };
+      }
+      const cname = type === TYPE.CNAME ? undefined : this.cache.get(current, TYPE.CNAME, true);
+      if (cname === undefined || cname.kind !== 'rrset' || cname.rank !== RANK.ANSWER) return failure;
+      chain.push({ ...cname.set, ttl: cname.stale ? ttl : cname.set.ttl });
+      current = cname.set.data[0] as string;
+    }
+    return failure;
+  }
+
+  /** follow resolves (name, type) step by step through CNAME and DNAME links, from the cache where it can. */
+  private async follow(name: string, type: number, budget: Budget, depth: number): Promise<Resolution> {
+    const chain: RRset[] = [];
+    const seen = new Set<string>([name]);
+    let current = name;
+    for (let i = 0; i <= this.limits.maxChain; i++) {
+      const step = this.cached(current, type) ?? (await this.fetch(current, type, budget, depth));
+      if (step.kind === 'fail') return { rcode: RCODE.SERVFAIL, answer: [], authority: [], reason: step.reason, ede: step.unreachable === true ? 22 : undefined };
+      chain.push(...step.sets);
+      if (step.kind !== 'alias') return finish(step, chain);
+      if (seen.has(step.target)) return { rcode: RCODE.SERVFAIL, answer: [], authority: [], reason: `alias loop at ${step.target}` };
+      seen.add(step.target);
+      current = step.target;
+    }
+    return { rcode: RCODE.SERVFAIL, answer: [], authority: [], reason: `alias chain longer than ${this.limits.maxChain}` };
+  }
+
+  /** cached is one step from the cache: answer data, a CNAME, or a negative answer; undefined when it holds none. */
+  private cached(name: string, type: number): Exclude<Step, { kind: 'fail' }> | undefined {
+    if (type === TYPE.ANY) return undefined;
+    const hit = this.cache.get(name, type);
+    if (hit !== undefined) {
+      if (hit.kind !== 'rrset') return { kind: hit.kind, sets: [], soa: hit.soa };
+      if (hit.rank === RANK.ANSWER) return { kind: 'answer', sets: [hit.set] };
+    }
+    if (type !== TYPE.CNAME) {
+      const cname = this.cache.rrset(name, TYPE.CNAME, RANK.ANSWER);
+      if (cname !== undefined) return { kind: 'alias', sets: [cname], target: cname.data[0] as string };
+    }
+    return undefined;
+  }
+
+  private fetch(name: string, type: number, budget: Budget, depth: number): Promise<Step> {
+    return this.opts.mode === 'forward' ? this.forward(name, type, budget) : this.iterate(name, type, budget, depth);
+  }
+
+  // -------------------------------------------------------------------------
+  // Forwarding
+
+  /**
+   * forward asks the upstreams in health order (answering and fastest first,
+   * held-back ones last) until one gives a usable answer or the budget is spent;
+   * a truncated UDP answer is asked again over TCP, SERVFAIL, REFUSED and
+   * malformed answers count as failures of that upstream.
+   */
+  private async forward(name: string, type: number, budget: Budget): Promise<Step> {
+    const targets = this.opts.upstreams.map((u) => ({ key: u.label, address: u.address ?? '', port: u.port ?? 0, upstream: u }));
+    let lastReason = 'no upstream answered';
+    for (let round = 0; round < 3; round++) {
+      for (const t of this.servers.order('', targets)) {
+        if (this.spent(budget)) return { kind: 'fail', reason: `no upstream answered within ${this.opts.timeoutMs} ms`, unreachable: true };
+        const msg = await this.send(t, t.upstream.transport, name, type, true, budget);
+        if (msg === undefined) continue;
+        if (msg.rcode !== RCODE.NOERROR && msg.rcode !== RCODE.NXDOMAIN) {
+          this.servers.failed(t.key);
+          lastReason = `upstream ${t.key} answered rcode ${msg.rcode}`;
+          continue;
+        }
+        const reading = this.read(msg, '', name, type);
+        if (reading.kind === 'lame' || reading.kind === 'referral') {
+          this.servers.failed(t.key);
+          lastReason = `upstream ${t.key} gave ${reading.kind === 'lame' ? reading.reason : 'a referral'}`;
+          continue;
+        }
+        return reading;
+      }
+    }
+    return { kind: 'fail', reason: lastReason, unreachable: true };
+  }
+
+  // -------------------------------------------------------------------------
+  // Iteration
+
+  /**
+   * iterate walks down from the closest delegation the cache knows (the root
+   * hints at first) to the zone that holds the name. With QNAME minimisation each
+   * server is asked only about one label more than the zone it serves (QTYPE A,
+   * RFC 9156 §3) until the full name is reached; an NXDOMAIN for a shortened
+   * name makes us ask the full name once (servers that get empty non-terminals
+   * wrong exist; RFC 9156 §2.3 leaves this to the implementation).
+   */
+  private async iterate(name: string, type: number, budget: Budget, depth: number): Promise<Step> {
+    let zone = this.closestZone(type === TYPE.DS && name !== '' ? parentName(name) : name);
+    let minimise = this.opts.qnameMinimisation;
+    let labels = labelCount(zone) + 1;
+    let minimised = 0;
+    const total = labelCount(name);
+    for (;;) {
+      if (++budget.referrals > this.limits.maxReferrals) return { kind: 'fail', reason: `more than ${this.limits.maxReferrals} referrals` };
+      const servers = await this.serversFor(zone, budget, depth);
+      if (servers.length === 0) return { kind: 'fail', reason: `no address for any name server of "${zone || '.'}"`, unreachable: true };
+      const shortened = minimise && labels < total && (type !== TYPE.DS || labels < total - 1);
+      const qname = shortened ? lastLabels(name, labels) : name;
+      const qtype = shortened ? TYPE.A : type;
+      const reading = await this.askZone(zone, servers, qname, qtype, budget);
+      if (reading.kind === 'referral') {
+        zone = reading.child;
+        labels = labelCount(zone) + 1;
+        continue;
+      }
+      if (reading.kind === 'lame') return { kind: 'fail', reason: reading.reason, unreachable: true };
+      if (!shortened || reading.kind === 'fail') return reading;
+      if (reading.kind === 'nxdomain' || ++minimised >= this.limits.maxMinimise) minimise = false;
+      else labels++;
+    }
+  }
+
+  /** closestZone is the deepest ancestor of `name` (itself included) whose NS set the cache holds; the root otherwise. */
+  private closestZone(name: string): string {
+    for (let n = name; n !== ''; n = parentName(n)) {
+      if (this.cache.rrset(n, TYPE.NS, RANK.REFERRAL) !== undefined) return n;
+    }
+    return '';
+  }
+
+  /**
+   * serversFor lists the addresses of `zone`'s name servers: the root hints for
+   * the root, otherwise the cached addresses (glue or answers) of its NS names;
+   * when none has an address, the NS names are resolved one by one (a nested
+   * resolution, `depth` + 1) until one gives addresses. NS names inside the zone
+   * itself need glue and are skipped (resolving them would ask the zone itself).
+   */
+  private async serversFor(zone: string, budget: Budget, depth: number): Promise<Target[]> {
+    if (zone === '') return this.opts.rootHints.map((h) => ({ key: h.address, address: h.address, port: 53 }));
+    const ns = this.cache.rrset(zone, TYPE.NS, RANK.REFERRAL);
+    if (ns === undefined) return [];
+    const names = ns.data as string[];
+    const out: Target[] = [];
+    for (const n of names) out.push(...this.addressesOf(n, RANK.GLUE));
+    if (out.length > 0) return out;
+    if (depth >= this.limits.maxDepth) return [];
+    for (const n of names) {
+      if (inZone(n, zone) || this.spent(budget)) continue;
+      const r = await this.follow(n, TYPE.A, budget, depth + 1);
+      const found = this.addressesOf(n, RANK.ANSWER);
+      if (found.length === 0 && r.rcode === RCODE.NOERROR) {
+        for (const set of r.answer) if (set.type === TYPE.A) for (const a of set.data as string[]) found.push({ key: a, address: a, port: 53 });
+      }
+      if (found.length > 0) return found;
+    }
+    return [];
+  }
+
+  private addressesOf(name: string, minRank: 1 | 2 | 3): Target[] {
+    const out: Target[] = [];
+    for (const type of [TYPE.A, TYPE.AAAA]) {
+      const set = this.cache.rrset(name, type, minRank);
+      if (set !== undefined) for (const a of set.data) if (typeof a === 'string') out.push({ key: a, address: a, port: 53 });
+    }
+    return out;
+  }
+
+  /**
+   * askZone puts one question to the servers of `zone`, best first, and returns
+   * the first usable reading. A server that times out or cannot be reached is
+   * skipped (and remembered as slow); one that answers lame (REFUSED, SERVFAIL,
+   * a referral upwards or sideways, nothing usable) is marked lame for the zone.
+   * Servers are tried at most twice each.
+   */
+  private async askZone(zone: string, servers: readonly Target[], qname: string, qtype: number, budget: Budget): Promise<Reading> {
+    let last: Reading = { kind: 'fail', reason: `no name server of "${zone || '.'}" answered`, unreachable: true };
+    const lame = new Set<string>();
+    for (let round = 0; round < 2; round++) {
+      for (const s of this.servers.order(zone, servers)) {
+        if (lame.has(s.key)) continue;
+        if (this.spent(budget)) return { kind: 'fail', reason: `resolution took longer than ${this.opts.timeoutMs} ms or ${this.limits.maxQueries} queries`, unreachable: true };
+        const msg = await this.send(s, 'udp', qname, qtype, false, budget);
+        if (msg === undefined) continue;
+        const reading = this.read(msg, zone, qname, qtype);
+        if (reading.kind === 'lame') {
+          this.servers.markLame(zone, s.key);
+          lame.add(s.key);
+          last = { kind: 'lame', reason: `every name server of "${zone || '.'}" is lame (last: ${s.key}: ${reading.reason})` };
+          continue;
+        }
+        return reading;
+      }
+      if (lame.size === servers.length) break;
+    }
+    return last;
+  }
+
+  /** spent says whether the budget of time or queries is used up (or the client went away). */
+  private spent(budget: Budget): boolean {
+    return this.now() >= budget.deadline || budget.queries >= this.limits.maxQueries || budget.signal?.aborted === true;
+  }
+
+  /**
+   * send puts one query to one server (a random ID; RD only when forwarding) and
+   * returns the decoded response, or undefined when it timed out, could not be
+   * reached or sent something unreadable; a truncated UDP answer is asked again
+   * over TCP.
+   */
+  private async send(t: Target & { upstream?: Upstream }, transport: 'udp' | 'tcp' | 'https', qname: string, qtype: number, rd: boolean, budget: Budget): Promise<Message | undefined> {
+    budget.queries++;
+    this.stats.upstreamQueries++;
+    const query = encodeQuery(qname, qtype, { id: randomInt(65536), rd, payload: this.opts.ednsPayload });
+    const timeout = Math.max(1, Math.min(this.servers.tryTimeout(t.key), budget.deadline - this.now()));
+    const started = this.now();
+    try {
+      let bytes: Buffer;
+      if (transport === 'https') bytes = await this.exchanger.doh(t.upstream!.url!, query, timeout, budget.signal);
+      else if (transport === 'tcp') bytes = await this.exchanger.tcp(t, query, timeout, budget.signal);
+      else bytes = await this.exchanger.udp(t, query, timeout, budget.signal);
+      let msg = decodeMessage(bytes);
+      if (msg.tc && transport === 'udp') {
+        this.stats.truncatedRetries++;
+        const left = Math.max(1, budget.deadline - this.now());
+        msg = decodeMessage(await this.exchanger.tcp(t, query, Math.min(left, 2 * timeout + 200), budget.signal));
+      }
+      this.servers.answered(t.key, this.now() - started);
+      return msg;
+    } catch (err) {
+      if (err instanceof ExchangeError) {
+        if (err.reason !== 'aborted') {
+          this.stats.upstreamFailures++;
+          this.servers.failed(t.key);
+        }
+      } else {
+        this.stats.badResponses++;
+        this.servers.failed(t.key);
+      }
+      return undefined;
+    }
+  }
+
+  /**
+   * read interprets a response from a server asked about `zone` (the root "" for
+   * an upstream we forward to, which is trusted for every name), keeps what lies
+   * within that bailiwick in the cache, and says what it means for (qname, qtype).
+   */
+  private read(msg: Message, zone: string, qname: string, qtype: number): Reading {
+    if (msg.rcode !== RCODE.NOERROR && msg.rcode !== RCODE.NXDOMAIN) return { kind: 'lame', reason: `rcode ${msg.rcode}` };
+    if (msg.question === undefined || msg.question.name !== qname || msg.question.type !== qtype) return { kind: 'lame', reason: 'response to another question' };
+    const keep = (sets: RRset[]) =>
+      sets.filter((s) => {
+        if (inZone(s.name, zone)) return true;
+        this.stats.outOfBailiwick++;
+        return false;
+      });
+    const answer = keep(groupRRsets(msg.answer));
+    const authority = keep(groupRRsets(msg.authority));
+
+    // Follow the answer from qname: data, or CNAME/DNAME links within this response.
+    const sets: RRset[] = [];
+    let name = qname;
+    for (let hop = 0; hop <= this.limits.maxChain; hop++) {
+      const data = answer.filter((s) => s.name === name && (s.type === qtype || (qtype === TYPE.ANY && s.type !== TYPE.RRSIG)));
+      if (data.length > 0) {
+        for (const s of data) this.cache.put(s, RANK.ANSWER);
+        return { kind: 'answer', sets: [...sets, ...data] };
+      }
+      const cname = qtype === TYPE.CNAME ? undefined : answer.find((s) => s.name === name && s.type === TYPE.CNAME);
+      if (cname !== undefined) {
+        this.cache.put(cname, RANK.ANSWER);
+        sets.push(cname);
+        name = cname.data[0] as string;
+        continue;
+      }
+      const dname = qtype === TYPE.DNAME ? undefined : answer.find((s) => s.type === TYPE.DNAME && s.name !== name && inZone(name, s.name));
+      if (dname !== undefined) {
+        const target = dname.data[0] as string;
+        const synthesized = name.slice(0, name.length - dname.name.length - (dname.name === '' ? 0 : 1)) + (target === '' ? '' : `.${target}`);
+        if (synthesized.length > 253) return { kind: 'nxdomain', sets, soa: undefined }; // YXDOMAIN in spirit: the name would be too long
+        // RFC 6672 §3.4: the CNAME is synthesized from the DNAME, whatever the server sent beside it.
+        const cnameSet = { name, type: TYPE.CNAME, ttl: dname.ttl, data: [synthesized], rdata: [nameToWire(synthesized)] };
+        this.cache.put(dname, RANK.ANSWER);
+        this.cache.put(cnameSet, RANK.ANSWER);
+        sets.push(dname, cnameSet);
+        name = synthesized;
+        continue;
+      }
+      break;
+    }
+
+    const soa = authority.find((s) => s.type === TYPE.SOA && inZone(name, s.name));
+    if (msg.rcode === RCODE.NXDOMAIN) {
+      if (name !== qname && !inZone(name, zone)) return { kind: 'alias', sets, target: name };
+      if (soa !== undefined) this.cache.putNegative(name, undefined, soa);
+      return { kind: 'nxdomain', sets, soa };
+    }
+    if (sets.length > 0) {
+      if (soa !== undefined && inZone(name, zone)) {
+        this.cache.putNegative(name, qtype, soa);
+        return { kind: 'nodata', sets, soa };
+      }
+      return { kind: 'alias', sets, target: name };
+    }
+
+    // No answer: a referral downwards, a NODATA, or nothing we can use.
+    const ns = authority.find((s) => s.type === TYPE.NS);
+    if (soa === undefined && ns !== undefined && ns.name !== zone && inZone(qname, ns.name)) {
+      this.cache.put(ns, RANK.REFERRAL);
+      const targets = new Set(ns.data as string[]);
+      for (const glue of groupRRsets(msg.additional)) {
+        if ((glue.type !== TYPE.A && glue.type !== TYPE.AAAA) || !targets.has(glue.name)) continue;
+        if (!inZone(glue.name, zone)) {
+          this.stats.outOfBailiwick++;
+          continue;
+        }
+        this.cache.put(glue, RANK.GLUE);
+      }
+      return { kind: 'referral', child: ns.name };
+    }
+    if (soa !== undefined || msg.aa) {
+      if (soa !== undefined) this.cache.putNegative(qname, qtype, soa);
+      return { kind: 'nodata', sets: [], soa };
+    }
+    return { kind: 'lame', reason: ns === undefined ? 'neither an answer nor a referral' : `a referral to "${ns.name || '.'}", which is not below "${zone || '.'}"` };
+  }
+}
+
+/** finish turns the last step of a chain into the client's resolution. */
+function finish(step: Exclude<Step, { kind: 'alias' | 'fail' }>, chain: RRset[]): Resolution {
+  if (step.kind === 'answer') return { rcode: RCODE.NOERROR, answer: chain, authority: [] };
+  return { rcode: step.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, answer: chain, authority: step.soa === undefined ? [] : [step.soa] };
+}
+
+function labelCount(name: string): number {
+  if (name === '') return 0;
+  let n = 1;
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) === 0x2e) n++;
+  return n;
+}
+
+/** lastLabels keeps the last `n` labels of a name: lastLabels("a.b.c", 2) = "b.c". */
+function lastLabels(name: string, n: number): string {
+  const labels = name.split('.');
+  return labels.slice(labels.length - n).join('.');
+}

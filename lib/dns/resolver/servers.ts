@@ -1,0 +1,112 @@
+/**
+ * What the resolver remembers about the servers it talks to (the "infrastructure
+ * cache" of Unbound and BIND): a smoothed round-trip time per address, recent
+ * failures, and which server was lame for which zone. It orders the servers to
+ * try and sets each try's timeout; it never holds records.
+ */
+
+interface ServerState {
+  /** Smoothed RTT in ms (RFC 6298 style, alpha 1/8); undefined until one answer came back. */
+  srtt: number | undefined;
+  /** Failures (timeout, unreachable) since the last answer. */
+  failures: number;
+  /** No queries before this time (ms since the epoch) unless nothing else is left. */
+  holdUntil: number;
+}
+
+export interface ServerStatus {
+  readonly server: string;
+  readonly srttMs: number | undefined;
+  readonly failures: number;
+  readonly up: boolean;
+}
+
+/** A try never waits less than this, nor more than MAX_TRY_MS, for one response. */
+export const MIN_TRY_MS = 150;
+export const MAX_TRY_MS = 1500;
+/** First wait for a server that has never answered. */
+const FIRST_TRY_MS = 400;
+/** After this many failures in a row a server is held back, 1 s doubling up to HOLD_MAX_MS. */
+const FAILURES_BEFORE_HOLD = 2;
+const HOLD_MAX_MS = 60_000;
+/** A server that was lame for a zone is not asked about that zone again for this long. */
+const LAME_MS = 15 * 60_000;
+/** Entries kept at most; beyond that the oldest go (a flood of referrals to new addresses cannot grow memory). */
+const MAX_SERVERS = 10_000;
+
+export class ServerBook {
+  private readonly servers = new Map<string, ServerState>();
+  private readonly lame = new Map<string, number>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /**
+   * order returns the servers to try for `zone`: those not lame and not held
+   * back first, the fastest first (a server never measured gets a small random
+   * RTT, so new servers are tried and load spreads); held-back and lame ones
+   * last, as a last resort.
+   */
+  order<T extends { key: string }>(zone: string, servers: readonly T[]): T[] {
+    const now = this.now();
+    const scored = servers.map((s) => {
+      const st = this.servers.get(s.key);
+      const lame = (this.lame.get(`${zone}|${s.key}`) ?? 0) > now;
+      const held = st !== undefined && st.holdUntil > now;
+      const rtt = st?.srtt ?? this.random() * 50;
+      return { s, score: (lame ? 2e9 : 0) + (held ? 1e9 : 0) + rtt };
+    });
+    scored.sort((a, b) => a.score - b.score);
+    return scored.map((x) => x.s);
+  }
+
+  /** tryTimeout is how long to wait for `server`'s response: about four times its smoothed RTT, within bounds. */
+  tryTimeout(server: string): number {
+    const srtt = this.servers.get(server)?.srtt;
+    if (srtt === undefined) return FIRST_TRY_MS;
+    return Math.min(MAX_TRY_MS, Math.max(MIN_TRY_MS, Math.round(srtt * 4 + 50)));
+  }
+
+  answered(server: string, rttMs: number): void {
+    const st = this.state(server);
+    st.srtt = st.srtt === undefined ? rttMs : st.srtt + (rttMs - st.srtt) / 8;
+    st.failures = 0;
+    st.holdUntil = 0;
+  }
+
+  failed(server: string): void {
+    const st = this.state(server);
+    st.failures++;
+    if (st.failures >= FAILURES_BEFORE_HOLD) {
+      st.holdUntil = this.now() + Math.min(HOLD_MAX_MS, 1000 * 2 ** (st.failures - FAILURES_BEFORE_HOLD));
+    }
+  }
+
+  markLame(zone: string, server: string): void {
+    if (this.lame.size >= MAX_SERVERS) this.lame.delete(this.lame.keys().next().value as string);
+    this.lame.set(`${zone}|${server}`, this.now() + LAME_MS);
+  }
+
+  status(server: string): ServerStatus {
+    const st = this.servers.get(server);
+    return { server, srttMs: st?.srtt === undefined ? undefined : Math.round(st.srtt * 10) / 10, failures: st?.failures ?? 0, up: st === undefined || st.holdUntil <= this.now() };
+  }
+
+  /** forget drops everything learnt (with a cache flush of everything). */
+  forget(): void {
+    this.servers.clear();
+    this.lame.clear();
+  }
+
+  private state(server: string): ServerState {
+    let st = this.servers.get(server);
+    if (st === undefined) {
+      if (this.servers.size >= MAX_SERVERS) this.servers.delete(this.servers.keys().next().value as string);
+      st = { srtt: undefined, failures: 0, holdUntil: 0 };
+      this.servers.set(server, st);
+    }
+    return st;
+  }
+}
