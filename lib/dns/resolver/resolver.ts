@@ -274,11 +274,15 @@ export class Resolver {
   private async forward(name: string, type: number, budget: Budget): Promise<Step> {
     const targets = this.opts.upstreams.map((u) => ({ key: u.label, address: u.address ?? '', port: u.port ?? 0, upstream: u }));
     let lastReason = 'no upstream answered';
-    for (let round = 0; round < 3; round++) {
+    // Round after round until the budget is spent: a lost datagram costs one short try, not the answer.
+    for (;;) {
       for (const t of this.servers.order('', targets)) {
-        if (this.spent(budget)) return { kind: 'fail', reason: `no upstream answered within ${this.opts.timeoutMs} ms`, unreachable: true };
+        if (this.spent(budget)) return { kind: 'fail', reason: `${lastReason} within ${this.opts.timeoutMs} ms`, unreachable: true };
         const msg = await this.send(t, t.upstream.transport, name, type, true, budget);
-        if (msg === undefined) continue;
+        if (msg === undefined) {
+          lastReason = `no answer from ${t.key}`;
+          continue;
+        }
         if (msg.rcode !== RCODE.NOERROR && msg.rcode !== RCODE.NXDOMAIN) {
           this.servers.failed(t.key);
           lastReason = `upstream ${t.key} answered rcode ${msg.rcode}`;
@@ -293,7 +297,6 @@ export class Resolver {
         return reading;
       }
     }
-    return { kind: 'fail', reason: lastReason, unreachable: true };
   }
 
   // -------------------------------------------------------------------------

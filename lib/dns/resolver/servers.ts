@@ -46,8 +46,8 @@ export class ServerBook {
   /**
    * order returns the servers to try for `zone`: those not lame and not held
    * back first, the fastest first (a server never measured gets a small random
-   * RTT, so new servers are tried and load spreads); held-back and lame ones
-   * last, as a last resort.
+   * RTT, so new servers are tried and load spreads). Held-back and lame ones
+   * are left out while any other is left, and come last when none is.
    */
   order<T extends { key: string }>(zone: string, servers: readonly T[]): T[] {
     const now = this.now();
@@ -59,7 +59,8 @@ export class ServerBook {
       return { s, score: (lame ? 2e9 : 0) + (held ? 1e9 : 0) + rtt };
     });
     scored.sort((a, b) => a.score - b.score);
-    return scored.map((x) => x.s);
+    const usable = scored.filter((x) => x.score < 1e9);
+    return (usable.length > 0 ? usable : scored).map((x) => x.s);
   }
 
   /** tryTimeout is how long to wait for `server`'s response: about four times its smoothed RTT, within bounds. */
