@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm test: everything the suite needs, then the suite.
-//  1. Debian packages the tests drive (chromium, dig, kdig, nsd, curl, openssl): installed
+//  1. Debian packages the tests drive (chromium, dig, kdig, nsd, unbound, curl, openssl): installed
 //     when missing and running as root, otherwise the run stops naming the command.
 //  2. The production build, when missing or older than the sources.
 //  3. Unit and integration tests (node:test, *.test.ts beside the code).
@@ -18,6 +18,7 @@ const SYSTEM = [
   { command: '/usr/bin/dig', pkg: 'bind9-dnsutils', why: 'DNS tests (dig over UDP, TCP, DoH)' },
   { command: '/usr/bin/kdig', pkg: 'knot-dnsutils', why: 'DNS tests (kdig over UDP, TCP, DoH)' },
   { command: '/usr/sbin/nsd', pkg: 'nsd', why: 'DNS conformance tests (NSD as the reference server)' },
+  { command: '/usr/sbin/unbound', pkg: 'unbound', why: 'resolver tests (Unbound as the reference resolver)' },
   { command: '/usr/bin/curl', pkg: 'curl', why: 'DoH test (curl --doh-url)' },
   { command: '/usr/bin/openssl', pkg: 'openssl', why: 'test certificates for the HTTPS/DoH listener' },
 ];

@@ -52,6 +52,8 @@ export interface QueryOptions {
   tlsHostname?: string;
   /** DoH only: add EDNS padding (RFC 7830) to the query (default false; needs EDNS). */
   padding?: boolean;
+  /** Local address to send from (`-b` for both clients), e.g. '127.0.0.2'; default: the kernel's choice. */
+  source?: string;
 }
 
 /** DnsResult is one response as both clients see it, normalized so that equal answers are deep-equal. */
@@ -123,6 +125,7 @@ function digArgs(transport: Transport, server: { host: string; port: number }, n
     `+timeout=${o.timeoutSec ?? DEFAULT_TIMEOUT_SEC}`,
     '+tries=1',
   ];
+  if (o.source !== undefined) a.push('-b', o.source);
   a.push(...(edns ? ['+edns=0', `+bufsize=${o.bufsize ?? DEFAULT_BUFSIZE}`] : ['+noedns']));
   a.push(o.dnssec ? '+dnssec' : '+nodnssec');
   if (transport === 'tcp') a.push('+tcp');
@@ -154,6 +157,7 @@ function kdigArgs(transport: Transport, server: { host: string; port: number }, 
     `+timeout=${o.timeoutSec ?? DEFAULT_TIMEOUT_SEC}`,
     '+retry=0',
   ];
+  if (o.source !== undefined) a.push('-b', o.source);
   a.push(...(edns ? ['+edns=0', `+bufsize=${o.bufsize ?? DEFAULT_BUFSIZE}`] : ['+noedns']));
   a.push(o.dnssec ? '+dnssec' : '+nodnssec');
   // UDP is kdig's default; an explicit +notcp would also forbid the TCP retry after TC.

@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { query } from './dns-clients';
 
-/** NsdServer is a running NSD on 127.0.0.1:port (UDP and TCP). */
+/** NsdServer is a running NSD on address:port (UDP and TCP). */
 export interface NsdServer {
+  /** The address NSD listens on (default 127.0.0.1). */
+  readonly address: string;
   readonly port: number;
   /** stderr returns what NSD has logged so far. */
   stderr(): string;
@@ -27,18 +29,22 @@ export interface NsdOptions {
   serverLines?: string[];
   /** How long to wait for every zone's SOA to answer, in ms (default 10000). */
   readyTimeoutMs?: number;
+  /** IPv4 address to listen on (default 127.0.0.1). */
+  address?: string;
+  /** Port to listen on (default: a free one, retried when taken meanwhile); a given port is tried once. */
+  port?: number;
 }
 
 const BIND_ATTEMPTS = 5;
 
 /**
- * startNsd runs `nsd -d` in the foreground on 127.0.0.1 and a free port, with
- * one server process, no chroot, no database, no remote control, no rate
- * limiting and no zone-file write-back, everything it writes kept in a
- * temporary directory. It resolves once every zone answers its SOA query with
- * NOERROR and AA. It rejects with nsd-checkzone's or nsd-checkconf's message
- * when a zone or the configuration is invalid, and with NSD's stderr when NSD
- * exits or does not become ready in time.
+ * startNsd runs `nsd -d` in the foreground on 127.0.0.1 (or opts.address) and
+ * a free port (or opts.port), with one server process, no chroot, no database,
+ * no remote control, no rate limiting and no zone-file write-back, everything
+ * it writes kept in a temporary directory. It resolves once every zone
+ * answers its SOA query with NOERROR and AA. It rejects with nsd-checkzone's
+ * or nsd-checkconf's message when a zone or the configuration is invalid, and
+ * with NSD's stderr when NSD exits or does not become ready in time.
  */
 export async function startNsd(zones: { name: string; file: string }[], opts: NsdOptions = {}): Promise<NsdServer> {
   if (zones.length === 0) throw new Error('startNsd: no zones');
@@ -46,11 +52,13 @@ export async function startNsd(zones: { name: string; file: string }[], opts: Ns
     const r = await runTool('nsd-checkzone', [z.name, resolve(z.file)]);
     if (r.code !== 0) throw new Error(`nsd-checkzone ${z.name} ${z.file}: ${(r.stderr + r.stdout).trim()}`);
   }
+  const address = opts.address ?? '127.0.0.1';
+  if (opts.port !== undefined) return launch(zones, opts, address, opts.port);
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
-    const port = await freePort();
+    const port = await freePort(address);
     try {
-      return await launch(zones, opts, port);
+      return await launch(zones, opts, address, port);
     } catch (e) {
       lastError = e as Error;
       if (!/bind|address already in use/i.test(lastError.message)) throw lastError;
@@ -59,13 +67,13 @@ export async function startNsd(zones: { name: string; file: string }[], opts: Ns
   throw lastError!;
 }
 
-async function launch(zones: { name: string; file: string }[], opts: NsdOptions, port: number): Promise<NsdServer> {
+async function launch(zones: { name: string; file: string }[], opts: NsdOptions, address: string, port: number): Promise<NsdServer> {
   const dir = mkdtempSync(join(tmpdir(), 'nekoq-nsd-'));
   const conf = join(dir, 'nsd.conf');
   const q = (s: string) => JSON.stringify(s);
   const lines = [
     'server:',
-    '  ip-address: 127.0.0.1',
+    `  ip-address: ${address}`,
     `  port: ${port}`,
     '  server-count: 1',
     '  username: ""',
@@ -137,11 +145,11 @@ async function launch(zones: { name: string; file: string }[], opts: NsdOptions,
   let last = '';
   try {
     while (pending.size > 0) {
-      if (gone) throw new Error(`nsd exited with ${await exited} before it was ready (port ${port}): ${err.trim()}`);
-      if (Date.now() > deadline) throw new Error(`nsd not ready after ${opts.readyTimeoutMs ?? 10000} ms (port ${port}; last: ${last}): ${err.trim()}`);
+      if (gone) throw new Error(`nsd exited with ${await exited} before it was ready (${address} port ${port}): ${err.trim()}`);
+      if (Date.now() > deadline) throw new Error(`nsd not ready after ${opts.readyTimeoutMs ?? 10000} ms (${address} port ${port}; last: ${last}): ${err.trim()}`);
       for (const name of [...pending]) {
         try {
-          const r = await Promise.race([query('dig', 'udp', { host: '127.0.0.1', port }, name, 'SOA', { timeoutSec: 1 }), spawnError]);
+          const r = await Promise.race([query('dig', 'udp', { host: address, port }, name, 'SOA', { timeoutSec: 1 }), spawnError]);
           if (r.rcode === 'NOERROR' && r.flags.includes('aa') && r.answer.length > 0) pending.delete(name);
           else last = `${name} SOA: ${r.rcode} ${r.flags.join(' ')}`;
         } catch (e) {
@@ -158,19 +166,20 @@ async function launch(zones: { name: string; file: string }[], opts: NsdOptions,
 
   let stopping: Promise<void> | undefined;
   return {
+    address,
     port,
     stderr: () => err,
     stop: () => (stopping ??= cleanup()),
   };
 }
 
-/** freePort finds a port that is free for both TCP and UDP on 127.0.0.1 (it may be taken again before use). */
-async function freePort(): Promise<number> {
+/** freePort finds a port that is free for both TCP and UDP on `address` (it may be taken again before use). */
+export async function freePort(address = '127.0.0.1'): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((res, rej) => {
       const s = createServer();
       s.once('error', rej);
-      s.listen(0, '127.0.0.1', () => {
+      s.listen(0, address, () => {
         const a = s.address();
         s.close(() => (typeof a === 'object' && a !== null ? res(a.port) : rej(new Error('no port'))));
       });
@@ -178,13 +187,14 @@ async function freePort(): Promise<number> {
     const udpFree = await new Promise<boolean>((res) => {
       const u = createSocket('udp4');
       u.once('error', () => res(false));
-      u.bind(port, '127.0.0.1', () => u.close(() => res(true)));
+      u.bind(port, address, () => u.close(() => res(true)));
     });
     if (udpFree) return port;
   }
 }
 
-function runTool(file: string, args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+/** runTool runs a command-line tool to its end (10 s at most) and resolves with its exit code and output; it rejects only when the tool is not installed. */
+export function runTool(file: string, args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
     execFile(file, args, { timeout: 10000 }, (e, stdout, stderr) => {
       if (e === null) return res({ code: 0, stdout, stderr });

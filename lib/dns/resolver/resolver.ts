@@ -255,6 +255,14 @@ export class Resolver {
       const cname = this.cache.rrset(name, TYPE.CNAME, RANK.ANSWER);
       if (cname !== undefined) return { kind: 'alias', sets: [cname], target: cname.data[0] as string };
     }
+    if (type !== TYPE.DNAME) {
+      for (let n = parentName(name); n !== ''; n = parentName(n)) {
+        const dname = this.cache.rrset(n, TYPE.DNAME, RANK.ANSWER);
+        if (dname === undefined) continue;
+        const cname = synthesize(name, dname);
+        return cname === undefined ? undefined : { kind: 'alias', sets: [dname, cname], target: cname.data[0] as string };
+      }
+    }
     return undefined;
   }
 
@@ -481,24 +489,22 @@ export class Resolver {
         for (const s of data) this.cache.put(s, RANK.ANSWER);
         return { kind: 'answer', sets: [...sets, ...data] };
       }
+      // A DNAME above the name comes first: the CNAME beside it is synthesized from it, whatever the
+      // server sent (RFC 6672 §3.4), and only the DNAME is cached, so that its TTL rules every name below.
+      const dname = qtype === TYPE.DNAME ? undefined : answer.find((s) => s.type === TYPE.DNAME && s.name !== name && inZone(name, s.name));
+      if (dname !== undefined) {
+        const cnameSet = synthesize(name, dname);
+        if (cnameSet === undefined) return { kind: 'nxdomain', sets: [...sets, dname], soa: undefined };
+        this.cache.put(dname, RANK.ANSWER);
+        sets.push(dname, cnameSet);
+        name = cnameSet.data[0] as string;
+        continue;
+      }
       const cname = qtype === TYPE.CNAME ? undefined : answer.find((s) => s.name === name && s.type === TYPE.CNAME);
       if (cname !== undefined) {
         this.cache.put(cname, RANK.ANSWER);
         sets.push(cname);
         name = cname.data[0] as string;
-        continue;
-      }
-      const dname = qtype === TYPE.DNAME ? undefined : answer.find((s) => s.type === TYPE.DNAME && s.name !== name && inZone(name, s.name));
-      if (dname !== undefined) {
-        const target = dname.data[0] as string;
-        const synthesized = name.slice(0, name.length - dname.name.length - (dname.name === '' ? 0 : 1)) + (target === '' ? '' : `.${target}`);
-        if (synthesized.length > 253) return { kind: 'nxdomain', sets, soa: undefined }; // YXDOMAIN in spirit: the name would be too long
-        // RFC 6672 §3.4: the CNAME is synthesized from the DNAME, whatever the server sent beside it.
-        const cnameSet = { name, type: TYPE.CNAME, ttl: dname.ttl, data: [synthesized], rdata: [nameToWire(synthesized)] };
-        this.cache.put(dname, RANK.ANSWER);
-        this.cache.put(cnameSet, RANK.ANSWER);
-        sets.push(dname, cnameSet);
-        name = synthesized;
         continue;
       }
       break;
@@ -539,6 +545,19 @@ export class Resolver {
     }
     return { kind: 'lame', reason: ns === undefined ? 'neither an answer nor a referral' : `a referral to "${ns.name || '.'}", which is not below "${zone || '.'}"` };
   }
+}
+
+/**
+ * synthesize makes the CNAME a DNAME implies for `name` below its owner (RFC 6672
+ * §2.2), with the DNAME's TTL; undefined when the new name would be too long
+ * (the YXDOMAIN case).
+ */
+function synthesize(name: string, dname: RRset): RRset | undefined {
+  const target = dname.data[0] as string;
+  const prefix = name.slice(0, name.length - dname.name.length - (dname.name === '' ? 0 : 1));
+  const synthesized = target === '' ? prefix : `${prefix}.${target}`;
+  if (synthesized.length > 253) return undefined;
+  return { name, type: TYPE.CNAME, ttl: dname.ttl, data: [synthesized], rdata: [nameToWire(synthesized)] };
 }
 
 /** finish turns the last step of a chain into the client's resolution. */
