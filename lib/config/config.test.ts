@@ -143,3 +143,43 @@ describe('defaultNodeName', () => {
   const table: [string, string][] = [['web-01.example.org', 'web-01'], ['WEB_01', 'web-01'], ['---', 'node'], ['', 'node']];
   for (const [host, want] of table) it(`${JSON.stringify(host)} → ${want}`, () => assert.equal(defaultNodeName(host), want));
 });
+
+describe('[recursion]', () => {
+  it('is off by default, loopback only, with the IANA root hints', () => {
+    const r = load(undefined).recursion;
+    assert.equal(r.mode, 'off');
+    assert.deepEqual(r.allow, ['127.0.0.0/8', '::1/128']);
+    assert.equal(r.rootHints.length, 26);
+    assert.deepEqual(r.rootHints[0], { name: 'a.root-servers.net', address: '198.41.0.4' });
+    assert.equal(r.timeoutMs, 3000);
+    assert.equal(r.qnameMinimisation, true);
+    assert.equal(r.serveStale, false);
+  });
+
+  it('reads upstreams of every transport', () => {
+    const r = load('[recursion]\nmode = "forward"\nupstreams = ["udp://192.0.2.1", "tcp://[2001:db8::1]:5353", "https://dns.example/dns-query", "http://127.0.0.1:8080/dns-query"]').recursion;
+    assert.deepEqual(
+      r.upstreams.map((u) => [u.transport, u.address ?? u.url, u.port]),
+      [
+        ['udp', '192.0.2.1', 53],
+        ['tcp', '2001:db8::1', 5353],
+        ['https', 'https://dns.example/dns-query', undefined],
+        ['https', 'http://127.0.0.1:8080/dns-query', undefined],
+      ],
+    );
+  });
+
+  it('names the bad key and says why', () => {
+    assert.throws(() => load('[recursion]\nmode = "forward"'), /recursion\.upstreams: forward mode needs at least one upstream/);
+    assert.throws(() => load('[recursion]\nmode = "recursive"'), /recursion\.mode/);
+    assert.throws(() => load('[recursion]\nupstreams = ["udp://dns.example"]'), /recursion\.upstreams\.0: .*IP literal/);
+    assert.throws(() => load('[recursion]\nupstreams = ["http://192.0.2.1/dns-query"]'), /recursion\.upstreams\.0: .*loopback/);
+    assert.throws(() => load('[recursion]\nupstreams = ["udp://192.0.2.1:70000"]'), /recursion\.upstreams\.0: .*port/);
+    assert.throws(() => load('[recursion]\nroot_hints = ["a.root-servers.net"]'), /recursion\.root_hints\.0: .*<name>=<address>/);
+    assert.throws(() => load('[recursion]\nroot_hints = ["a.root-servers.net=nowhere"]'), /recursion\.root_hints\.0: .*not an IP address/);
+    assert.throws(() => load('[recursion]\nroot_hints = []'), /recursion\.root_hints/);
+    assert.throws(() => load('[recursion]\nallow = ["10.0.0.0/33"]'), /recursion\.allow\.0: .*prefix length/);
+    assert.throws(() => load('[recursion]\nallow = ["everyone"]'), /recursion\.allow\.0: .*not an IP address/);
+    assert.throws(() => load('[recursion]\ncache_size = 10'), /recursion\.cache_size/);
+  });
+});

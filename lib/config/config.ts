@@ -107,7 +107,7 @@ const FileSchema = z.strictObject({
       max_ttl: z.number().int().min(1).max(604_800).default(86_400),
       max_negative_ttl: z.number().int().min(0).max(86_400).default(3600),
       serve_stale: z.boolean().default(false),
-      max_stale: duration(1000, 30 * 86_400_000).default('1d'),
+      max_stale: duration(1000, 30 * 86_400_000).default('24h'),
       stale_answer_ttl: z.number().int().min(1).max(3600).default(30),
     })
     .prefault({})

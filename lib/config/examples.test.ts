@@ -14,6 +14,12 @@ describe('documented configuration', () => {
     assert.ok(c.https !== undefined);
     assert.equal(c.auth.tokens.length, 2);
     assert.ok(c.auth.adminPasswordHash !== undefined);
+    assert.equal(c.recursion.mode, 'forward');
+    assert.deepEqual(
+      c.recursion.upstreams.map((u) => u.transport),
+      ['udp', 'tcp', 'https'],
+    );
+    assert.equal(c.recursion.rootHints.length, 2);
   });
 
   it('every TOML block in the README parses', () => {

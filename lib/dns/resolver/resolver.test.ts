@@ -202,3 +202,29 @@ test('silent servers cost the time budget, not more: SERVFAIL with EDE 22', asyn
   assert.equal((await r.resolve('www.example.test', TYPE.A)).rcode, RCODE.SERVFAIL);
   assert.equal(net.log.length, sent);
 });
+
+test('serve-stale: when the servers stop answering, expired data is served with the stale TTL and EDE 3', async () => {
+  let t = 1_000_000;
+  const now = () => t;
+  let silent = false;
+  const net = tree();
+  const exchanger: Exchanger = {
+    ...net.exchanger,
+    udp: (server, query, timeoutMs) => (silent ? Promise.reject(new ExchangeError('timeout', 'silent')) : net.exchanger.udp(server, query, timeoutMs)),
+  };
+  const cache = new RecordCache({ maxEntries: 1000, maxTtl: 86400, maxNegativeTtl: 3600, staleWindowMs: 3_600_000, now });
+  const opts: ResolverOptions = { mode: 'iterative', upstreams: [], rootHints: [{ name: 'root', address: '10.0.0.1' }], timeoutMs: 2000, qnameMinimisation: false, serveStale: true, staleAnswerTtl: 30, ednsPayload: 1232, now };
+  const r = new Resolver(opts, cache, exchanger);
+  assert.equal((await r.resolve('www.example.test', TYPE.A)).answer[0]?.ttl, 300);
+  t += 301_000;
+  silent = true;
+  const stale = await r.resolve('www.example.test', TYPE.A);
+  assert.equal(stale.rcode, RCODE.NOERROR);
+  assert.equal(stale.stale, true);
+  assert.equal(stale.ede, 3);
+  assert.deepEqual(stale.answer[0]?.data, ['192.0.2.1']);
+  assert.equal(stale.answer[0]?.ttl, 30);
+  // Without serve-stale the same failure is a SERVFAIL.
+  const strict = new Resolver({ ...opts, serveStale: false }, cache, exchanger);
+  assert.equal((await strict.resolve('www.example.test', TYPE.A)).rcode, RCODE.SERVFAIL);
+});

@@ -34,6 +34,16 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  * machine): DNS in clear over the network should be udp or tcp, not look like DoH.
  */
 export function parseUpstream(text: string): Upstream | string {
+  const plain = /^(udp|tcp):\/\//.exec(text);
+  if (plain !== null) {
+    const m = /^(?:udp|tcp):\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+)(?::(\d{1,5}))?\/?$/.exec(text);
+    if (m === null) return 'must be udp://<ip>[:port] or tcp://<ip>[:port] with an IP literal (IPv6 in brackets)';
+    const address = m[1]!.replace(/^\[|\]$/g, '');
+    const port = m[2] === undefined ? 53 : Number(m[2]);
+    if (isIP(address) === 0) return `"${address}" is not an IP address`;
+    if (port < 1 || port > 65535) return `port ${port} is outside 1..65535`;
+    return { transport: plain[1] === 'udp' ? 'udp' : 'tcp', address, port, label: text };
+  }
   let url: URL;
   try {
     url = new URL(text);
@@ -41,16 +51,6 @@ export function parseUpstream(text: string): Upstream | string {
     return 'must be a URL such as "udp://192.0.2.53:53", "tcp://[2001:db8::53]" or "https://dns.example/dns-query"';
   }
   if (url.username !== '' || url.password !== '' || url.hash !== '') return 'must not carry credentials or a fragment';
-  if (url.protocol === 'udp:' || url.protocol === 'tcp:') {
-    // WHATWG URL leaves host and port of unknown schemes unparsed: read them ourselves.
-    const m = /^(?:udp|tcp):\/\/(\[[0-9a-fA-F:.]+\]|[0-9.]+)(?::(\d{1,5}))?\/?$/.exec(text);
-    if (m === null) return 'must be udp://<ip>[:port] or tcp://<ip>[:port] with an IP literal (IPv6 in brackets)';
-    const address = m[1]!.replace(/^\[|\]$/g, '');
-    const port = m[2] === undefined ? 53 : Number(m[2]);
-    if (isIP(address) === 0) return `"${address}" is not an IP address`;
-    if (port < 1 || port > 65535) return `port ${port} is outside 1..65535`;
-    return { transport: url.protocol === 'udp:' ? 'udp' : 'tcp', address, port, label: text };
-  }
   if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
     return { transport: 'https', url: url.href, label: text };
   }
