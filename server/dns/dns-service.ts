@@ -136,11 +136,12 @@ export class DnsService {
       set({ result: 'stale' }, cache.stats.staleHits);
     });
     metrics.counter('nekoq_resolver_cache_evictions_total', 'Resolver cache entries dropped to stay within cache_size', [], (set) => set({}, cache.stats.evictions));
-    metrics.counter('nekoq_resolver_resolutions_total', 'Resolutions started (cache misses of client queries), shared by concurrent identical queries, failed (SERVFAIL), answered stale', ['result'], (set) => {
+    metrics.counter('nekoq_resolver_resolutions_total', 'Resolutions started (cache misses of client queries), shared by concurrent identical queries, failed (SERVFAIL), answered stale, refused because 1000 were under way', ['result'], (set) => {
       set({ result: 'started' }, rs.resolutions);
       set({ result: 'shared' }, rs.shared);
       set({ result: 'failed' }, rs.failures);
       set({ result: 'stale' }, rs.staleAnswers);
+      set({ result: 'overloaded' }, rs.overloaded);
     });
     metrics.counter('nekoq_resolver_upstream_queries_total', 'Queries the resolver sent to other servers, and how many got no usable response', ['result'], (set) => {
       set({ result: 'sent' }, rs.upstreamQueries);

@@ -27,7 +27,9 @@ function network(servers: Record<string, Answer>) {
       log.push(entry);
       const answer = servers[server.address]?.(entry);
       if (answer === undefined) throw new ExchangeError('timeout', 'no answer');
-      return dnsPacket.encode({ ...answer, type: 'response', id: answer.id ?? q.id, questions: answer.questions ?? [{ name: entry.name, type: entry.type as dnsPacket.RecordType, class: 'IN' }] });
+      // dns-packet takes the rcode only inside flags.
+      const rcode = (answer as { rcode?: string }).rcode === 'NXDOMAIN' ? RCODE.NXDOMAIN : 0;
+      return dnsPacket.encode({ ...answer, flags: (answer.flags ?? 0) | rcode, type: 'response', id: answer.id ?? q.id, questions: answer.questions ?? [{ name: entry.name, type: entry.type as dnsPacket.RecordType, class: 'IN' }] });
     },
     tcp() {
       return Promise.reject(new ExchangeError('unreachable', 'no tcp here'));
@@ -81,6 +83,10 @@ test('follows referrals with glue down to the answer, with a random ID per query
   assert.deepEqual(res.answer[0]?.data, ['192.0.2.1']);
   assert.deepEqual(net.log.map((l) => l.server), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
   assert.equal(new Set(net.log.map((l) => l.id)).size, 3);
+  const nx = await r.resolve('nope.example.test', TYPE.A);
+  assert.equal(nx.rcode, RCODE.NXDOMAIN);
+  assert.equal(nx.authority[0]?.type, TYPE.SOA);
+  assert.equal(net.log.length, 4, 'the delegation to example.test came from the cache');
 });
 
 test('glue for a name outside the delegating zone is not kept (no poisoning through the additional section)', async () => {
@@ -227,4 +233,26 @@ test('serve-stale: when the servers stop answering, expired data is served with 
   // Without serve-stale the same failure is a SERVFAIL.
   const strict = new Resolver({ ...opts, serveStale: false }, cache, exchanger);
   assert.equal((await strict.resolve('www.example.test', TYPE.A)).rcode, RCODE.SERVFAIL);
+});
+
+test('resolutions under way are bounded: beyond the limit a new name is SERVFAIL at once', async () => {
+  const pending: (() => void)[] = [];
+  const net = tree();
+  const exchanger: Exchanger = {
+    ...net.exchanger,
+    udp: (server, query, timeoutMs) => new Promise((resolve, reject) => pending.push(() => net.exchanger.udp(server, query, timeoutMs).then(resolve, reject))),
+  };
+  const { r } = resolver(exchanger, { limits: { maxInflight: 2 } });
+  const a = r.resolve('www.example.test', TYPE.A);
+  const b = r.resolve('www.example.test', TYPE.AAAA);
+  const c = await r.resolve('other.example.test', TYPE.A);
+  assert.equal(c.rcode, RCODE.SERVFAIL);
+  assert.equal(r.stats.overloaded, 1);
+  while (pending.length > 0) {
+    pending.shift()!();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal((await a).rcode, RCODE.NOERROR);
+  const bb = await b;
+  assert.equal(bb.rcode, RCODE.NXDOMAIN, JSON.stringify(bb));
 });

@@ -36,9 +36,11 @@ export interface ResolverLimits {
   readonly maxChain: number;
   /** Minimised queries before the full name is sent (RFC 9156 §2.3 MAX_MINIMISE_COUNT). */
   readonly maxMinimise: number;
+  /** Resolutions under way at once; a client query beyond this is SERVFAIL at once (a flood of new names cannot take every socket). */
+  readonly maxInflight: number;
 }
 
-export const DEFAULT_LIMITS: ResolverLimits = { maxDepth: 5, maxReferrals: 24, maxQueries: 48, maxChain: 12, maxMinimise: 10 };
+export const DEFAULT_LIMITS: ResolverLimits = { maxDepth: 5, maxReferrals: 24, maxQueries: 48, maxChain: 12, maxMinimise: 10, maxInflight: 1000 };
 
 export interface ResolverOptions {
   readonly mode: 'forward' | 'iterative';
@@ -117,7 +119,7 @@ export class Resolver {
   private readonly now: () => number;
   private readonly inflight = new Map<string, Promise<Resolution>>();
   private readonly failures = new Map<string, { until: number; resolution: Resolution }>();
-  readonly stats = { resolutions: 0, shared: 0, upstreamQueries: 0, upstreamFailures: 0, truncatedRetries: 0, badResponses: 0, outOfBailiwick: 0, staleAnswers: 0, failures: 0 };
+  readonly stats = { resolutions: 0, shared: 0, upstreamQueries: 0, upstreamFailures: 0, truncatedRetries: 0, badResponses: 0, outOfBailiwick: 0, staleAnswers: 0, failures: 0, overloaded: 0 };
 
   constructor(
     private readonly opts: ResolverOptions,
@@ -169,6 +171,10 @@ export class Resolver {
     if (running !== undefined) {
       this.stats.shared++;
       return running;
+    }
+    if (this.inflight.size >= this.limits.maxInflight) {
+      this.stats.overloaded++;
+      return Promise.resolve(this.staleOr(name, type, { rcode: RCODE.SERVFAIL, answer: [], authority: [], reason: `${this.limits.maxInflight} resolutions under way already` }));
     }
     this.stats.resolutions++;
     // No client's signal: the resolution may be shared by other clients, and what it learns is cached for all.
