@@ -104,6 +104,7 @@ const FileSchema = z.strictObject({
       timeout: duration(100, 30_000).default('3s'),
       qname_minimisation: z.boolean().default(true),
       cache_size: z.number().int().min(100).max(10_000_000).default(100_000),
+      cache_memory_mb: z.number().int().min(8).max(65_536).default(256),
       max_ttl: z.number().int().min(1).max(604_800).default(86_400),
       max_negative_ttl: z.number().int().min(0).max(86_400).default(3600),
       serve_stale: z.boolean().default(false),
@@ -247,6 +248,8 @@ export interface RecursionConfig {
   readonly timeoutMs: number;
   readonly qnameMinimisation: boolean;
   readonly cacheSize: number;
+  /** Bytes the cache may hold (cache_memory_mb). */
+  readonly cacheMaxBytes: number;
   readonly maxTtl: number;
   readonly maxNegativeTtl: number;
   readonly serveStale: boolean;
@@ -357,6 +360,7 @@ function toConfig(f: FileConfig, source: string | undefined, ctx: ConfigContext)
       timeoutMs: parseDuration(f.recursion.timeout)!,
       qnameMinimisation: f.recursion.qname_minimisation,
       cacheSize: f.recursion.cache_size,
+      cacheMaxBytes: f.recursion.cache_memory_mb * 1024 * 1024,
       maxTtl: f.recursion.max_ttl,
       maxNegativeTtl: f.recursion.max_negative_ttl,
       serveStale: f.recursion.serve_stale,

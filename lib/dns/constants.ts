@@ -47,6 +47,8 @@ export const RCODE = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  /** A DNAME substitution would make the name too long (RFC 6672 §2.2). */
+  YXDOMAIN: 6,
   /** Extended rcode (RFC 6891 §6.1.3): upper 8 bits go in the OPT record. */
   BADVERS: 16,
 } as const;

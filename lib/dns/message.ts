@@ -193,7 +193,9 @@ export function readName(buf: Buffer, start: number, limit = buf.length): { name
     if (off + 1 + len > bound) throw new MessageError('truncated label');
     if (wire.length + len > 255) throw new MessageError('name longer than 255 bytes');
     for (let i = off + 1; i <= off + len; i++) wire.push(buf[i]!);
-    let label = buf.toString('latin1', off + 1, off + 1 + len).toLowerCase();
+    let label = buf.toString('latin1', off + 1, off + 1 + len);
+    // ASCII only (RFC 4343): other bytes are not letters, whatever latin1 makes of them.
+    if (/[A-Z]/.test(label)) label = label.replace(/[A-Z]+/g, (m) => m.toLowerCase());
     if (label.includes('.')) label = label.replaceAll('.', '\u2024');
     name = name === '' ? label : `${name}.${label}`;
     off += 1 + len;
@@ -286,15 +288,19 @@ export function isResponseTo(response: Buffer, query: Buffer): boolean {
  * `data` is filled for the types the engine and resolver read (see rrsetData).
  */
 export function groupRRsets(records: readonly WireRecord[]): RRset[] {
-  const sets = new Map<string, { name: string; type: number; ttl: number; rdata: Buffer[] }>();
+  const sets = new Map<string, { name: string; type: number; ttl: number; rdata: Buffer[]; seen: Set<string> }>();
   for (const r of records) {
     if (r.class !== CLASS.IN) continue;
     const key = `${r.type}/${r.name}`;
     const set = sets.get(key);
-    if (set === undefined) sets.set(key, { name: r.name, type: r.type, ttl: r.ttl, rdata: [r.rdata] });
+    if (set === undefined) sets.set(key, { name: r.name, type: r.type, ttl: r.ttl, rdata: [r.rdata], seen: new Set([r.rdata.toString('latin1')]) });
     else {
       if (r.ttl < set.ttl) set.ttl = r.ttl;
-      if (!set.rdata.some((d) => d.equals(r.rdata))) set.rdata.push(r.rdata);
+      const id = r.rdata.toString('latin1');
+      if (!set.seen.has(id)) {
+        set.seen.add(id);
+        set.rdata.push(r.rdata);
+      }
     }
   }
   return [...sets.values()].map((s) => ({ name: s.name, type: s.type, ttl: s.ttl, rdata: s.rdata, data: s.rdata.map((d) => rdataData(s.type, d)) }));

@@ -68,7 +68,7 @@ export class DnsService {
     const acl = rc.mode === 'off' ? undefined : new ClientAcl(rc.allow);
     if (rc.mode !== 'off') {
       this.exchanger = new SocketExchanger();
-      const cache = new RecordCache({ maxEntries: rc.cacheSize, maxTtl: rc.maxTtl, maxNegativeTtl: rc.maxNegativeTtl, staleWindowMs: rc.serveStale ? rc.maxStaleMs : 0 });
+      const cache = new RecordCache({ maxEntries: rc.cacheSize, maxBytes: rc.cacheMaxBytes, maxTtl: rc.maxTtl, maxNegativeTtl: rc.maxNegativeTtl, staleWindowMs: rc.serveStale ? rc.maxStaleMs : 0 });
       this.resolver = new Resolver(
         {
           mode: rc.mode,

@@ -10,8 +10,10 @@ export const RANK = {
   GLUE: 1,
   /** NS records from the authority section of a referral. */
   REFERRAL: 2,
-  /** Answer data: from an authoritative answer, or from an upstream we forward to. */
+  /** Answer data without AA: from an upstream we forward to, or a server that did not claim authority. */
   ANSWER: 3,
+  /** Answer data with AA, from a server of the zone. */
+  AUTHORITATIVE: 4,
 } as const;
 export type Rank = (typeof RANK)[keyof typeof RANK];
 
@@ -34,6 +36,8 @@ interface Entry {
 export interface CacheOptions {
   /** Most entries (RRsets plus negative answers) kept; the least recently used go first. */
   readonly maxEntries: number;
+  /** Most bytes the entries may take (as estimated by entryBytes); the least recently used go first. */
+  readonly maxBytes?: number;
   /** TTLs above this many seconds are cut to it. */
   readonly maxTtl: number;
   /** Negative answers are kept at most this many seconds (RFC 2308 §5). */
@@ -47,15 +51,19 @@ export interface CacheOptions {
 }
 
 /** What an entry costs beside its data: the key, the entry object and the Map slot. */
-const ENTRY_OVERHEAD = 160;
+const ENTRY_OVERHEAD = 200;
+/** What one record of an RRset costs beside its RDATA bytes: the Buffer object and the decoded value (measured on Node 20). */
+const RECORD_OVERHEAD = 140;
+const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 
 /**
  * RecordCache holds what the resolver learnt, shared by every transport and
  * client: RRsets by owner name and type, and negative answers (NXDOMAIN for a
  * name, NODATA for a name and type). Entries age by the clock: `get` returns
  * each RRset with its TTL counted down to what is left. The cache is bounded by
- * entry count; a hit moves the entry to the young end, and putting an entry in a
- * full cache drops the oldest. Expired entries are dropped when met, or kept for
+ * entry count and by estimated bytes (a zone answering with huge RRsets fills it
+ * by bytes, never the heap); a hit moves the entry to the young end, and putting
+ * an entry in a full cache drops the oldest. Expired entries are dropped when met, or kept for
  * the stale window when serve-stale is on.
  */
 export class RecordCache {
@@ -64,8 +72,22 @@ export class RecordCache {
   private readonly now: () => number;
   readonly stats = { hits: 0, misses: 0, staleHits: 0, evictions: 0, inserts: 0 };
 
+  private readonly maxBytes: number;
+
   constructor(private readonly opts: CacheOptions) {
     this.now = opts.now ?? Date.now;
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  }
+
+  /** capped returns the set with its TTL cut to max_ttl: what put() keeps, and what a fresh answer should show. */
+  capped(set: RRset): RRset {
+    return set.ttl > this.opts.maxTtl ? { ...set, ttl: this.opts.maxTtl } : set;
+  }
+
+  /** negativeTtl is how long a negative answer with this SOA is kept: min(SOA TTL, MINIMUM, max_negative_ttl) (RFC 2308 §5). */
+  negativeTtl(soa: RRset): number {
+    const minimum = (soa.data[0] as { minimum?: number } | undefined)?.minimum ?? 0;
+    return Math.min(soa.ttl, minimum, this.opts.maxNegativeTtl);
   }
 
   get size(): number {
@@ -110,7 +132,7 @@ export class RecordCache {
   /**
    * put stores an RRset of `rank` unless a fresh entry of a higher rank holds its
    * place. An RRset with TTL 0 is not stored (RFC 1035 §3.2.1: use only for the
-   * transaction in progress). A positive RRset ends a NODATA and NXDOMAIN for it.
+   * transaction in progress). A positive answer ends an NXDOMAIN for its name.
    */
   put(set: RRset, rank: Rank): void {
     const ttl = Math.min(set.ttl, this.opts.maxTtl);
@@ -119,9 +141,10 @@ export class RecordCache {
     const now = this.now();
     const old = this.entries.get(key);
     if (old !== undefined && old.kind === 'rrset' && old.rank > rank && old.expires > now) return;
-    this.delete(`nx/${set.name}`);
-    let bytes = ENTRY_OVERHEAD + set.name.length;
-    for (const r of set.rdata) bytes += r.length + 16;
+    // Glue and referral data say nothing about the name's existence: they leave an NXDOMAIN alone.
+    if (rank >= RANK.ANSWER) this.delete(`nx/${set.name}`);
+    let bytes = ENTRY_OVERHEAD + set.name.length * 2;
+    for (const r of set.rdata) bytes += r.length + RECORD_OVERHEAD;
     this.insert(key, { kind: 'rrset', set, rank, expires: now + ttl * 1000, bytes });
   }
 
@@ -131,16 +154,16 @@ export class RecordCache {
    * §5), capped by maxNegativeTtl; the SOA is kept to be sent with the answer.
    */
   putNegative(name: string, type: number | undefined, soa: RRset): void {
-    const minimum = (soa.data[0] as { minimum?: number } | undefined)?.minimum ?? 0;
-    const ttl = Math.min(soa.ttl, minimum, this.opts.maxNegativeTtl);
+    const ttl = this.negativeTtl(soa);
     if (ttl <= 0) return;
     const now = this.now();
     const key = type === undefined ? `nx/${name}` : `${type}/${name}`;
     const old = this.entries.get(key);
     // A fresh authoritative answer is not pushed out by a negative one for the same type.
-    if (old !== undefined && old.kind === 'rrset' && old.rank === 3 && old.expires > now) return;
+    if (old !== undefined && old.kind === 'rrset' && old.rank === RANK.AUTHORITATIVE && old.expires > now) return;
     const set = { ...soa, ttl };
-    this.insert(key, { kind: type === undefined ? 'nxdomain' : 'nodata', set, rank: 3, expires: now + ttl * 1000, bytes: ENTRY_OVERHEAD + name.length + soa.name.length + (soa.rdata[0]?.length ?? 0) });
+    const bytes = ENTRY_OVERHEAD + (name.length + soa.name.length) * 2 + (soa.rdata[0]?.length ?? 0) + RECORD_OVERHEAD;
+    this.insert(key, { kind: type === undefined ? 'nxdomain' : 'nodata', set, rank: RANK.AUTHORITATIVE, expires: now + ttl * 1000, bytes });
   }
 
   /**
@@ -195,7 +218,8 @@ export class RecordCache {
 
   private insert(key: string, e: Entry): void {
     this.delete(key);
-    while (this.entries.size >= this.opts.maxEntries) {
+    if (e.bytes > this.maxBytes / 16) return; // one RRset may not take more than a sixteenth of the cache
+    while (this.entries.size >= this.opts.maxEntries || (this.entries.size > 0 && this.bytesHeld + e.bytes > this.maxBytes)) {
       const oldest = this.entries.keys().next().value as string;
       this.delete(oldest);
       this.stats.evictions++;

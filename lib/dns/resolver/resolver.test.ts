@@ -256,3 +256,112 @@ test('resolutions under way are bounded: beyond the limit a new name is SERVFAIL
   const bb = await b;
   assert.equal(bb.rcode, RCODE.NXDOMAIN, JSON.stringify(bb));
 });
+
+test('a zone whose NS names are inside it stays reachable after the answer that replaced its glue expires', async () => {
+  let t = 1_000_000;
+  const now = () => t;
+  const net = tree({
+    '10.0.0.3': (q) =>
+      q.name === 'ns.example.test'
+        ? { flags: AA, answers: [{ name: 'ns.example.test', type: 'A', ttl: 60, data: '10.0.0.3' }] }
+        : q.name === 'www.example.test'
+          ? { flags: AA, answers: [{ name: 'www.example.test', type: 'A', ttl: 30, data: '192.0.2.1' }] }
+          : undefined,
+  });
+  const cache = new RecordCache({ maxEntries: 1000, maxTtl: 86400, maxNegativeTtl: 3600, staleWindowMs: 0, now });
+  const r = new Resolver(
+    { mode: 'iterative', upstreams: [], rootHints: [{ name: 'root', address: '10.0.0.1' }], timeoutMs: 2000, qnameMinimisation: false, serveStale: false, staleAnswerTtl: 30, ednsPayload: 1232, now },
+    cache,
+    net.exchanger,
+  );
+  assert.equal((await r.resolve('ns.example.test', TYPE.A)).rcode, RCODE.NOERROR);
+  t += 61_000; // the authoritative A of ns.example.test (60 s) is gone; the NS set (3600 s) is not
+  const res = await r.resolve('www.example.test', TYPE.A);
+  assert.equal(res.rcode, RCODE.NOERROR, res.reason);
+  assert.deepEqual(net.log.slice(-2).map((l) => l.server), ['10.0.0.2', '10.0.0.3'], 'the parent was asked again for fresh glue');
+});
+
+test('what a client is given obeys max_ttl and the negative TTL rule, as the cache does', async () => {
+  const net = tree({
+    '10.0.0.3': (q) =>
+      q.name === 'www.example.test'
+        ? { flags: AA, answers: [{ name: 'www.example.test', type: 'A', ttl: 2_000_000_000, data: '192.0.2.1' }] }
+        : ({ flags: AA, rcode: 'NXDOMAIN', authorities: [{ ...soa('example.test'), ttl: 86400, data: { ...soa('example.test').data, minimum: 60 } }] } as dnsPacket.Packet),
+  });
+  const cache = new RecordCache({ maxEntries: 1000, maxTtl: 3600, maxNegativeTtl: 30, staleWindowMs: 0 });
+  const r = new Resolver(
+    { mode: 'iterative', upstreams: [], rootHints: [{ name: 'root', address: '10.0.0.1' }], timeoutMs: 2000, qnameMinimisation: false, serveStale: false, staleAnswerTtl: 30, ednsPayload: 1232 },
+    cache,
+    net.exchanger,
+  );
+  assert.equal((await r.resolve('www.example.test', TYPE.A)).answer[0]?.ttl, 3600);
+  const nx = await r.resolve('nope.example.test', TYPE.A);
+  assert.equal(nx.rcode, RCODE.NXDOMAIN);
+  assert.equal(nx.authority[0]?.ttl, 30, 'min(SOA TTL 86400, MINIMUM 60, max_negative_ttl 30)');
+});
+
+test('with QNAME minimisation, a server that errs on a shortened name is asked the full name', async () => {
+  const net = tree({
+    '10.0.0.2': (q) =>
+      q.name === 'test'
+        ? ({ flags: AA, rcode: 'REFUSED' } as dnsPacket.Packet)
+        : {
+            authorities: [{ name: 'example.test', type: 'NS', ttl: 3600, data: 'ns.example.test' }],
+            additionals: [{ name: 'ns.example.test', type: 'A', ttl: 3600, data: '10.0.0.3' }],
+          },
+  });
+  // REFUSED has to reach the wire: dns-packet reads the rcode from the flags only.
+  const refusing: Exchanger = {
+    ...net.exchanger,
+    async udp(server, query, timeoutMs) {
+      const out = await net.exchanger.udp(server, query, timeoutMs);
+      const q = decodeMessage(query);
+      if (server.address === '10.0.0.2' && q.question!.name === 'example.test') out[3] = (out[3]! & 0xf0) | RCODE.REFUSED;
+      return out;
+    },
+  };
+  const { r } = resolver(refusing, { qnameMinimisation: true });
+  const res = await r.resolve('www.example.test', TYPE.A);
+  assert.equal(res.rcode, RCODE.NOERROR, res.reason);
+  assert.deepEqual(
+    net.log.map((l) => `${l.server} ${l.name} ${l.type}`),
+    ['10.0.0.1 test A', '10.0.0.2 example.test A', '10.0.0.2 www.example.test A', '10.0.0.3 www.example.test A'],
+  );
+});
+
+function forwarder(answer: Answer, upstreams = 2) {
+  const servers: Record<string, Answer> = {};
+  for (let i = 1; i <= upstreams; i++) servers[`10.9.0.${i}`] = answer;
+  const net = network(servers);
+  const cache = new RecordCache({ maxEntries: 1000, maxTtl: 86400, maxNegativeTtl: 3600, staleWindowMs: 0 });
+  const r = new Resolver(
+    {
+      mode: 'forward',
+      upstreams: Object.keys(servers).map((a) => ({ transport: 'udp' as const, address: a, port: 53, label: `udp://${a}` })),
+      rootHints: [],
+      timeoutMs: 2000,
+      qnameMinimisation: false,
+      serveStale: false,
+      staleAnswerTtl: 30,
+      ednsPayload: 1232,
+    },
+    cache,
+    net.exchanger,
+  );
+  return { r, net };
+}
+
+test('forward: when every upstream answers SERVFAIL, that is the answer, after one query to each', async () => {
+  const { r, net } = forwarder(() => ({ flags: 2 }));
+  const res = await r.resolve('www.example.test', TYPE.A);
+  assert.equal(res.rcode, RCODE.SERVFAIL);
+  assert.equal(net.log.length, 2);
+});
+
+test('forward: NOERROR without records or SOA is NODATA, not a failure', async () => {
+  const { r, net } = forwarder(() => ({ flags: dnsPacket.RECURSION_AVAILABLE }));
+  const res = await r.resolve('host.lan', TYPE.AAAA);
+  assert.equal(res.rcode, RCODE.NOERROR);
+  assert.deepEqual(res.answer, []);
+  assert.equal(net.log.length, 1);
+});

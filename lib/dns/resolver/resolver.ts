@@ -3,7 +3,7 @@ import { RCODE, TYPE } from '../constants';
 import { decodeMessage, encodeQuery, groupRRsets, nameToWire, type Message } from '../message';
 import type { RRset } from '../rrset';
 import { inZone, parentName } from '../zone';
-import { RANK, type RecordCache } from './cache';
+import { RANK, type Rank, type RecordCache } from './cache';
 import { ExchangeError, type Exchanger } from './exchange';
 import { ServerBook, type ServerStatus } from './servers';
 
@@ -40,7 +40,7 @@ export interface ResolverLimits {
   readonly maxInflight: number;
 }
 
-export const DEFAULT_LIMITS: ResolverLimits = { maxDepth: 5, maxReferrals: 24, maxQueries: 48, maxChain: 12, maxMinimise: 10, maxInflight: 1000 };
+export const DEFAULT_LIMITS: ResolverLimits = { maxDepth: 5, maxReferrals: 30, maxQueries: 100, maxChain: 12, maxMinimise: 10, maxInflight: 1000 };
 
 export interface ResolverOptions {
   readonly mode: 'forward' | 'iterative';
@@ -77,6 +77,8 @@ type Step =
   | { readonly kind: 'answer'; readonly sets: readonly RRset[] }
   | { readonly kind: 'alias'; readonly sets: readonly RRset[]; readonly target: string }
   | { readonly kind: 'nxdomain' | 'nodata'; readonly sets: readonly RRset[]; readonly soa: RRset | undefined }
+  /** A DNAME would make the name longer than 255 bytes (RFC 6672 §2.2). */
+  | { readonly kind: 'yxdomain'; readonly sets: readonly RRset[] }
   | { readonly kind: 'fail'; readonly reason: string; readonly unreachable?: boolean };
 
 /** What a response to one of our queries told us, read against the zone of the server that sent it. */
@@ -86,6 +88,8 @@ interface Budget {
   readonly deadline: number;
   queries: number;
   referrals: number;
+  /** Tries per server so far: each further try of the same server waits twice as long. */
+  readonly tries: Map<string, number>;
   readonly signal?: AbortSignal;
 }
 
@@ -178,7 +182,7 @@ export class Resolver {
     }
     this.stats.resolutions++;
     // No client's signal: the resolution may be shared by other clients, and what it learns is cached for all.
-    const budget: Budget = { deadline: this.now() + this.opts.timeoutMs, queries: 0, referrals: 0 };
+    const budget: Budget = { deadline: this.now() + this.opts.timeoutMs, queries: 0, referrals: 0, tries: new Map() };
     const p = this.follow(name, type, budget, 0)
       .catch((err: unknown): Resolution => ({ rcode: RCODE.SERVFAIL, answer: [], authority: [], reason: `internal error: ${(err as Error).message}` }))
       .then((r) => {
@@ -215,7 +219,7 @@ export class Resolver {
     for (let i = 0; i <= this.limits.maxChain; i++) {
       const hit = this.cache.get(current, type, true);
       const ttl = this.opts.staleAnswerTtl;
-      if (hit !== undefined && hit.kind === 'rrset' && hit.rank === RANK.ANSWER) {
+      if (hit !== undefined && hit.kind === 'rrset' && hit.rank >= RANK.ANSWER) {
         chain.push({ ...hit.set, ttl: hit.stale ? ttl : hit.set.ttl });
         this.stats.staleAnswers++;
         return { rcode: RCODE.NOERROR, answer: chain, authority: [], stale: true, ede: 3 };
@@ -225,7 +229,7 @@ export class Resolver {
         return { rcode: hit.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, answer: chain, authority: [{ ...hit.soa, ttl: hit.stale ? ttl : hit.soa.ttl }], stale: true, ede: 3 };
       }
       const cname = type === TYPE.CNAME ? undefined : this.cache.get(current, TYPE.CNAME, true);
-      if (cname === undefined || cname.kind !== 'rrset' || cname.rank !== RANK.ANSWER) return failure;
+      if (cname === undefined || cname.kind !== 'rrset' || cname.rank < RANK.ANSWER) return failure;
       chain.push({ ...cname.set, ttl: cname.stale ? ttl : cname.set.ttl });
       current = cname.set.data[0] as string;
     }
@@ -255,7 +259,7 @@ export class Resolver {
     const hit = this.cache.get(name, type);
     if (hit !== undefined) {
       if (hit.kind !== 'rrset') return { kind: hit.kind, sets: [], soa: hit.soa };
-      if (hit.rank === RANK.ANSWER) return { kind: 'answer', sets: [hit.set] };
+      if (hit.rank >= RANK.ANSWER) return { kind: 'answer', sets: [hit.set] };
     }
     if (type !== TYPE.CNAME) {
       const cname = this.cache.rrset(name, TYPE.CNAME, RANK.ANSWER);
@@ -266,7 +270,10 @@ export class Resolver {
         const dname = this.cache.rrset(n, TYPE.DNAME, RANK.ANSWER);
         if (dname === undefined) continue;
         const cname = synthesize(name, dname);
-        return cname === undefined ? undefined : { kind: 'alias', sets: [dname, cname], target: cname.data[0] as string };
+        if (cname === undefined) return { kind: 'yxdomain', sets: [dname] };
+        // A CNAME question stops at the synthesized CNAME (RFC 6672 §3.2).
+        if (type === TYPE.CNAME) return { kind: 'answer', sets: [dname, cname] };
+        return { kind: 'alias', sets: [dname, cname], target: cname.data[0] as string };
       }
     }
     return undefined;
@@ -282,32 +289,34 @@ export class Resolver {
   /**
    * forward asks the upstreams in health order (answering and fastest first,
    * held-back ones last) until one gives a usable answer or the budget is spent;
-   * a truncated UDP answer is asked again over TCP, SERVFAIL, REFUSED and
-   * malformed answers count as failures of that upstream.
+   * a truncated UDP answer is asked again over TCP. An upstream that answers
+   * SERVFAIL, REFUSED, a referral or something unreadable counts a failure and is
+   * not asked again for this query: when every upstream has said so, the answer
+   * is SERVFAIL at once (their verdict, not a lost packet). Silence is retried,
+   * round after round, until the budget is spent.
    */
   private async forward(name: string, type: number, budget: Budget): Promise<Step> {
     const targets = this.opts.upstreams.map((u) => ({ key: u.label, address: u.address ?? '', port: u.port ?? 0, upstream: u }));
+    const refusing = new Set<string>();
     let lastReason = 'no upstream answered';
-    // Round after round until the budget is spent: a lost datagram costs one short try, not the answer.
     for (;;) {
-      for (const t of this.servers.order('', targets)) {
+      const round = this.servers.order('', targets).filter((t) => !refusing.has(t.key));
+      if (round.length === 0) return { kind: 'fail', reason: lastReason };
+      for (const t of round) {
         if (this.spent(budget)) return { kind: 'fail', reason: `${lastReason} within ${this.opts.timeoutMs} ms`, unreachable: true };
         const msg = await this.send(t, t.upstream.transport, name, type, true, budget);
         if (msg === undefined) {
           lastReason = `no answer from ${t.key}`;
           continue;
         }
-        if (msg.rcode !== RCODE.NOERROR && msg.rcode !== RCODE.NXDOMAIN) {
+        const reading = msg.rcode !== RCODE.NOERROR && msg.rcode !== RCODE.NXDOMAIN ? undefined : this.read(msg, '', name, type, true);
+        if (reading === undefined || reading.kind === 'lame' || reading.kind === 'referral') {
           this.servers.failed(t.key);
-          lastReason = `upstream ${t.key} answered rcode ${msg.rcode}`;
+          refusing.add(t.key);
+          lastReason = `upstream ${t.key} ${reading === undefined ? `answered rcode ${msg.rcode}` : reading.kind === 'lame' ? `gave ${reading.reason}` : 'gave a referral'}`;
           continue;
         }
-        const reading = this.read(msg, '', name, type);
-        if (reading.kind === 'lame' || reading.kind === 'referral') {
-          this.servers.failed(t.key);
-          lastReason = `upstream ${t.key} gave ${reading.kind === 'lame' ? reading.reason : 'a referral'}`;
-          continue;
-        }
+        this.servers.succeeded(t.key);
         return reading;
       }
     }
@@ -330,17 +339,32 @@ export class Resolver {
     let labels = labelCount(zone) + 1;
     let minimised = 0;
     const total = labelCount(name);
+    // Zones whose cached delegation led to no address: asked of their parent again, once.
+    const reReferred = new Set<string>();
     for (;;) {
-      if (++budget.referrals > this.limits.maxReferrals) return { kind: 'fail', reason: `more than ${this.limits.maxReferrals} referrals` };
+      if (this.spent(budget)) return { kind: 'fail', reason: this.spentReason(), unreachable: true };
       const servers = await this.serversFor(zone, budget, depth);
-      if (servers.length === 0) return { kind: 'fail', reason: `no address for any name server of "${zone || '.'}"`, unreachable: true };
+      if (servers.length === 0) {
+        // E.g. in-zone NS names whose glue was replaced by an answer that has since expired: the parent has fresh glue.
+        if (zone === '' || reReferred.has(zone)) return { kind: 'fail', reason: `no address for any name server of "${zone || '.'}"`, unreachable: true };
+        reReferred.add(zone);
+        zone = this.closestZone(parentName(zone));
+        labels = labelCount(zone) + 1;
+        continue;
+      }
       const shortened = minimise && labels < total && (type !== TYPE.DS || labels < total - 1);
       const qname = shortened ? lastLabels(name, labels) : name;
       const qtype = shortened ? TYPE.A : type;
-      const reading = await this.askZone(zone, servers, qname, qtype, budget);
+      // A server that errs on a shortened name is not called lame for it: the full name is asked instead.
+      const reading = await this.askZone(zone, servers, qname, qtype, budget, !shortened);
       if (reading.kind === 'referral') {
+        if (++budget.referrals > this.limits.maxReferrals) return { kind: 'fail', reason: `more than ${this.limits.maxReferrals} referrals` };
         zone = reading.child;
         labels = labelCount(zone) + 1;
+        continue;
+      }
+      if (shortened && reading.kind === 'lame') {
+        minimise = false;
         continue;
       }
       if (reading.kind === 'lame') return { kind: 'fail', reason: reading.reason, unreachable: true };
@@ -386,7 +410,7 @@ export class Resolver {
     return [];
   }
 
-  private addressesOf(name: string, minRank: 1 | 2 | 3): Target[] {
+  private addressesOf(name: string, minRank: Rank): Target[] {
     const out: Target[] = [];
     for (const type of [TYPE.A, TYPE.AAAA]) {
       const set = this.cache.rrset(name, type, minRank);
@@ -402,27 +426,32 @@ export class Resolver {
    * a referral upwards or sideways, nothing usable) is marked lame for the zone.
    * Servers are tried at most twice each.
    */
-  private async askZone(zone: string, servers: readonly Target[], qname: string, qtype: number, budget: Budget): Promise<Reading> {
+  private async askZone(zone: string, servers: readonly Target[], qname: string, qtype: number, budget: Budget, markLame: boolean): Promise<Reading> {
     let last: Reading = { kind: 'fail', reason: `no name server of "${zone || '.'}" answered`, unreachable: true };
     const lame = new Set<string>();
     for (let round = 0; round < 2; round++) {
       for (const s of this.servers.order(zone, servers)) {
         if (lame.has(s.key)) continue;
-        if (this.spent(budget)) return { kind: 'fail', reason: `resolution took longer than ${this.opts.timeoutMs} ms or ${this.limits.maxQueries} queries`, unreachable: true };
+        if (this.spent(budget)) return { kind: 'fail', reason: this.spentReason(), unreachable: true };
         const msg = await this.send(s, 'udp', qname, qtype, false, budget);
         if (msg === undefined) continue;
-        const reading = this.read(msg, zone, qname, qtype);
+        const reading = this.read(msg, zone, qname, qtype, false);
         if (reading.kind === 'lame') {
-          this.servers.markLame(zone, s.key);
+          if (markLame) this.servers.markLame(zone, s.key);
           lame.add(s.key);
           last = { kind: 'lame', reason: `every name server of "${zone || '.'}" is lame (last: ${s.key}: ${reading.reason})` };
           continue;
         }
+        this.servers.succeeded(s.key);
         return reading;
       }
       if (lame.size === servers.length) break;
     }
     return last;
+  }
+
+  private spentReason(): string {
+    return `resolution took longer than ${this.opts.timeoutMs} ms or ${this.limits.maxQueries} queries`;
   }
 
   /** spent says whether the budget of time or queries is used up (or the client went away). */
@@ -440,7 +469,9 @@ export class Resolver {
     budget.queries++;
     this.stats.upstreamQueries++;
     const query = encodeQuery(qname, qtype, { id: randomInt(65536), rd, payload: this.opts.ednsPayload });
-    const timeout = Math.max(1, Math.min(this.servers.tryTimeout(t.key), budget.deadline - this.now()));
+    const attempt = budget.tries.get(t.key) ?? 0;
+    budget.tries.set(t.key, attempt + 1);
+    const timeout = Math.max(1, Math.min(this.servers.tryTimeout(t.key, attempt), budget.deadline - this.now()));
     const started = this.now();
     try {
       let bytes: Buffer;
@@ -453,7 +484,7 @@ export class Resolver {
         const left = Math.max(1, budget.deadline - this.now());
         msg = decodeMessage(await this.exchanger.tcp(t, query, Math.min(left, 2 * timeout + 200), budget.signal));
       }
-      this.servers.answered(t.key, this.now() - started);
+      this.servers.measured(t.key, this.now() - started);
       return msg;
     } catch (err) {
       if (err instanceof ExchangeError) {
@@ -474,7 +505,7 @@ export class Resolver {
    * an upstream we forward to, which is trusted for every name), keeps what lies
    * within that bailiwick in the cache, and says what it means for (qname, qtype).
    */
-  private read(msg: Message, zone: string, qname: string, qtype: number): Reading {
+  private read(msg: Message, zone: string, qname: string, qtype: number, forwarding: boolean): Reading {
     if (msg.rcode !== RCODE.NOERROR && msg.rcode !== RCODE.NXDOMAIN) return { kind: 'lame', reason: `rcode ${msg.rcode}` };
     if (msg.question === undefined || msg.question.name !== qname || msg.question.type !== qtype) return { kind: 'lame', reason: 'response to another question' };
     const keep = (sets: RRset[]) =>
@@ -485,31 +516,36 @@ export class Resolver {
       });
     const answer = keep(groupRRsets(msg.answer));
     const authority = keep(groupRRsets(msg.authority));
+    const rank = msg.aa ? RANK.AUTHORITATIVE : RANK.ANSWER;
+    // What the client is given is what the cache keeps: TTLs cut to max_ttl, negative TTLs per RFC 2308.
+    const keepSet = (set: RRset) => {
+      this.cache.put(set, rank);
+      return this.cache.capped(set);
+    };
+    const negative = (soa: RRset | undefined) => (soa === undefined ? undefined : { ...soa, ttl: this.cache.negativeTtl(soa) });
 
     // Follow the answer from qname: data, or CNAME/DNAME links within this response.
     const sets: RRset[] = [];
     let name = qname;
     for (let hop = 0; hop <= this.limits.maxChain; hop++) {
       const data = answer.filter((s) => s.name === name && (s.type === qtype || (qtype === TYPE.ANY && s.type !== TYPE.RRSIG)));
-      if (data.length > 0) {
-        for (const s of data) this.cache.put(s, RANK.ANSWER);
-        return { kind: 'answer', sets: [...sets, ...data] };
-      }
+      if (data.length > 0) return { kind: 'answer', sets: [...sets, ...data.map(keepSet)] };
       // A DNAME above the name comes first: the CNAME beside it is synthesized from it, whatever the
       // server sent (RFC 6672 §3.4), and only the DNAME is cached, so that its TTL rules every name below.
       const dname = qtype === TYPE.DNAME ? undefined : answer.find((s) => s.type === TYPE.DNAME && s.name !== name && inZone(name, s.name));
       if (dname !== undefined) {
-        const cnameSet = synthesize(name, dname);
-        if (cnameSet === undefined) return { kind: 'nxdomain', sets: [...sets, dname], soa: undefined };
-        this.cache.put(dname, RANK.ANSWER);
-        sets.push(dname, cnameSet);
+        const kept = keepSet(dname);
+        const cnameSet = synthesize(name, kept);
+        if (cnameSet === undefined) return { kind: 'yxdomain', sets: [...sets, kept] };
+        sets.push(kept, cnameSet);
+        // A CNAME question stops at the synthesized CNAME (RFC 6672 §3.2).
+        if (qtype === TYPE.CNAME) return { kind: 'answer', sets };
         name = cnameSet.data[0] as string;
         continue;
       }
       const cname = qtype === TYPE.CNAME ? undefined : answer.find((s) => s.name === name && s.type === TYPE.CNAME);
       if (cname !== undefined) {
-        this.cache.put(cname, RANK.ANSWER);
-        sets.push(cname);
+        sets.push(keepSet(cname));
         name = cname.data[0] as string;
         continue;
       }
@@ -520,12 +556,12 @@ export class Resolver {
     if (msg.rcode === RCODE.NXDOMAIN) {
       if (name !== qname && !inZone(name, zone)) return { kind: 'alias', sets, target: name };
       if (soa !== undefined) this.cache.putNegative(name, undefined, soa);
-      return { kind: 'nxdomain', sets, soa };
+      return { kind: 'nxdomain', sets, soa: negative(soa) };
     }
     if (sets.length > 0) {
       if (soa !== undefined && inZone(name, zone)) {
         this.cache.putNegative(name, qtype, soa);
-        return { kind: 'nodata', sets, soa };
+        return { kind: 'nodata', sets, soa: negative(soa) };
       }
       return { kind: 'alias', sets, target: name };
     }
@@ -545,9 +581,10 @@ export class Resolver {
       }
       return { kind: 'referral', child: ns.name };
     }
-    if (soa !== undefined || msg.aa) {
+    // NODATA; from an upstream we forward to, also without an SOA (dnsmasq answers so for hosts-file names): not cached then.
+    if (soa !== undefined || msg.aa || (forwarding && ns === undefined)) {
       if (soa !== undefined) this.cache.putNegative(qname, qtype, soa);
-      return { kind: 'nodata', sets: [], soa };
+      return { kind: 'nodata', sets: [], soa: negative(soa) };
     }
     return { kind: 'lame', reason: ns === undefined ? 'neither an answer nor a referral' : `a referral to "${ns.name || '.'}", which is not below "${zone || '.'}"` };
   }
@@ -569,6 +606,7 @@ function synthesize(name: string, dname: RRset): RRset | undefined {
 /** finish turns the last step of a chain into the client's resolution. */
 function finish(step: Exclude<Step, { kind: 'alias' | 'fail' }>, chain: RRset[]): Resolution {
   if (step.kind === 'answer') return { rcode: RCODE.NOERROR, answer: chain, authority: [] };
+  if (step.kind === 'yxdomain') return { rcode: RCODE.YXDOMAIN, answer: chain, authority: [] };
   return { rcode: step.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, answer: chain, authority: step.soa === undefined ? [] : [step.soa] };
 }
 

@@ -6,9 +6,10 @@
  */
 
 interface ServerState {
-  /** Smoothed RTT in ms (RFC 6298 style, alpha 1/8); undefined until one answer came back. */
+  /** Smoothed RTT and its variation in ms (RFC 6298: alpha 1/8, beta 1/4); undefined until one answer came back. */
   srtt: number | undefined;
-  /** Failures (timeout, unreachable) since the last answer. */
+  rttvar: number;
+  /** Failures (silence, unreachable, an error answer) since the last usable answer. */
   failures: number;
   /** No queries before this time (ms since the epoch) unless nothing else is left. */
   holdUntil: number;
@@ -22,12 +23,12 @@ export interface ServerStatus {
 }
 
 /** A try never waits less than this, nor more than MAX_TRY_MS, for one response. */
-export const MIN_TRY_MS = 150;
+export const MIN_TRY_MS = 100;
 export const MAX_TRY_MS = 1500;
 /** First wait for a server that has never answered. */
 const FIRST_TRY_MS = 400;
 /** After this many failures in a row a server is held back, 1 s doubling up to HOLD_MAX_MS. */
-const FAILURES_BEFORE_HOLD = 2;
+const FAILURES_BEFORE_HOLD = 3;
 const HOLD_MAX_MS = 60_000;
 /** A server that was lame for a zone is not asked about that zone again for this long. */
 const LAME_MS = 15 * 60_000;
@@ -63,20 +64,40 @@ export class ServerBook {
     return (usable.length > 0 ? usable : scored).map((x) => x.s);
   }
 
-  /** tryTimeout is how long to wait for `server`'s response: about four times its smoothed RTT, within bounds. */
-  tryTimeout(server: string): number {
-    const srtt = this.servers.get(server)?.srtt;
-    if (srtt === undefined) return FIRST_TRY_MS;
-    return Math.min(MAX_TRY_MS, Math.max(MIN_TRY_MS, Math.round(srtt * 4 + 50)));
+  /**
+   * tryTimeout is how long to wait for `server`'s response to the `attempt`-th
+   * try of one query (0 = the first): SRTT + 4·RTTVAR (RFC 6298 §2) within
+   * bounds, doubled for every try of the same query after the first (RFC 6298
+   * §5.5, once: a server slower than we thought is heard on the retry, while
+   * repeated losses cost short tries, not ever longer waits). The back-off
+   * belongs to the query, not the server: other queries' losses do not slow this one.
+   */
+  tryTimeout(server: string, attempt = 0): number {
+    const st = this.servers.get(server);
+    const base = st?.srtt === undefined ? FIRST_TRY_MS : Math.max(MIN_TRY_MS, Math.round(st.srtt + 4 * st.rttvar + 50));
+    return Math.min(MAX_TRY_MS, attempt === 0 ? base : base * 2);
   }
 
-  answered(server: string, rttMs: number): void {
+  /** measured records the RTT of a response (any response: it says how far the server is, not whether it is useful). */
+  measured(server: string, rttMs: number): void {
     const st = this.state(server);
-    st.srtt = st.srtt === undefined ? rttMs : st.srtt + (rttMs - st.srtt) / 8;
+    if (st.srtt === undefined) {
+      st.srtt = rttMs;
+      st.rttvar = rttMs / 2;
+    } else {
+      st.rttvar += (Math.abs(st.srtt - rttMs) - st.rttvar) / 4;
+      st.srtt += (rttMs - st.srtt) / 8;
+    }
+  }
+
+  /** succeeded records a usable answer: the failure count starts over and a hold ends. */
+  succeeded(server: string): void {
+    const st = this.state(server);
     st.failures = 0;
     st.holdUntil = 0;
   }
 
+  /** failed records a try that gave nothing usable (silence, unreachable, an error answer). */
   failed(server: string): void {
     const st = this.state(server);
     st.failures++;
@@ -105,7 +126,7 @@ export class ServerBook {
     let st = this.servers.get(server);
     if (st === undefined) {
       if (this.servers.size >= MAX_SERVERS) this.servers.delete(this.servers.keys().next().value as string);
-      st = { srtt: undefined, failures: 0, holdUntil: 0 };
+      st = { srtt: undefined, rttvar: 0, failures: 0, holdUntil: 0 };
       this.servers.set(server, st);
     }
     return st;
