@@ -206,15 +206,20 @@ function checkServer(what: string, server: ServerAddress, query: Buffer): 4 | 6 
 
 /** addressMatcher says whether a datagram's source address is `address`, however either is spelled (`::1` and `0:0::1`). */
 function addressMatcher(address: string, family: 4 | 6): (source: string) => boolean {
-  const list = new BlockList();
-  try {
-    list.addAddress(address, family === 6 ? 'ipv6' : 'ipv4');
-  } catch {
-    // A literal BlockList cannot parse (an IPv6 zone index): only the same spelling matches.
-    return (source) => source === address;
-  }
+  // Built only when a datagram's source is spelled differently (rare: the socket is connected).
+  let list: BlockList | null | undefined;
   return (source) => {
     if (source === address) return true;
+    if (list === undefined) {
+      try {
+        list = new BlockList();
+        list.addAddress(address, family === 6 ? 'ipv6' : 'ipv4');
+      } catch {
+        // A literal BlockList cannot parse (an IPv6 zone index): only the same spelling matches.
+        list = null;
+      }
+    }
+    if (list === null) return false;
     try {
       return list.check(source, isIP(source) === 6 ? 'ipv6' : 'ipv4');
     } catch {

@@ -69,9 +69,11 @@ test('glue and referral data never replace a fresh answer, and are not answers',
   assert.deepEqual(rc.rrset('glue.example', TYPE.A, RANK.GLUE)?.data, ['192.0.2.3']);
 });
 
-test('the cache holds at most maxEntries, dropping the least recently used', () => {
-  const rc = cache(clock(), { maxEntries: 100 });
+test('the cache holds at most maxEntries, dropping the least recently used (to the second)', () => {
+  const c = clock();
+  const rc = cache(c, { maxEntries: 100 });
   for (let i = 0; i < 100; i++) rc.put(a(`n${i}.example`, 300, '192.0.2.1'), RANK.ANSWER);
+  c.advance(1000); // recency is kept to the second
   assert.ok(rc.get('n0.example', TYPE.A), 'n0 is used, so n1 is now the oldest');
   for (let i = 100; i < 150; i++) rc.put(a(`n${i}.example`, 300, '192.0.2.1'), RANK.ANSWER);
   assert.equal(rc.size, 100);
@@ -109,4 +111,15 @@ test('flush by name, by subtree and whole', () => {
   assert.equal(rc.flush(), 1);
   assert.equal(rc.size, 0);
   assert.equal(rc.bytes, 0);
+});
+
+test('the cache holds at most maxBytes; one RRset may take at most a sixteenth', () => {
+  const rc = cache(clock(), { maxBytes: 64 * 1024 });
+  const big = (name: string, n: number) => makeRRset(name, TYPE.A, 300, Array.from({ length: n }, (_, i) => `10.0.${i >> 8}.${i & 255}`));
+  rc.put(big('huge.example', 4000), RANK.ANSWER);
+  assert.equal(rc.size, 0, 'an RRset of 4000 records is not kept in a 64 KiB cache');
+  for (let i = 0; i < 100; i++) rc.put(big(`n${i}.example`, 10), RANK.ANSWER);
+  assert.ok(rc.bytes <= 64 * 1024, `${rc.bytes} bytes`);
+  assert.ok(rc.size < 100 && rc.size > 10, `${rc.size} entries`);
+  assert.ok(rc.get('n99.example', TYPE.A), 'the newest stays');
 });

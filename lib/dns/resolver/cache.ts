@@ -31,6 +31,8 @@ interface Entry {
   readonly expires: number;
   /** Approximate bytes held, for the size bound. */
   readonly bytes: number;
+  /** When a hit last moved it to the young end (ms since the epoch). */
+  touched: number;
 }
 
 export interface CacheOptions {
@@ -50,6 +52,12 @@ export interface CacheOptions {
   readonly now?: () => number;
 }
 
+/**
+ * A hit moves its entry to the young end at most this often. Deleting and
+ * re-setting a key on every hit makes V8's Map slow down as it grows (measured:
+ * 0.09 µs at 100 entries, 21 µs at 60 000), and recency to the second is plenty.
+ */
+const TOUCH_EVERY_MS = 1000;
 /** What an entry costs beside its data: the key, the entry object and the Map slot. */
 const ENTRY_OVERHEAD = 200;
 /** What one record of an RRset costs beside its RDATA bytes: the Buffer object and the decoded value (measured on Node 20). */
@@ -145,7 +153,7 @@ export class RecordCache {
     if (rank >= RANK.ANSWER) this.delete(`nx/${set.name}`);
     let bytes = ENTRY_OVERHEAD + set.name.length * 2;
     for (const r of set.rdata) bytes += r.length + RECORD_OVERHEAD;
-    this.insert(key, { kind: 'rrset', set, rank, expires: now + ttl * 1000, bytes });
+    this.insert(key, { kind: 'rrset', set, rank, expires: now + ttl * 1000, bytes, touched: now });
   }
 
   /**
@@ -163,7 +171,7 @@ export class RecordCache {
     if (old !== undefined && old.kind === 'rrset' && old.rank === RANK.AUTHORITATIVE && old.expires > now) return;
     const set = { ...soa, ttl };
     const bytes = ENTRY_OVERHEAD + (name.length + soa.name.length) * 2 + (soa.rdata[0]?.length ?? 0) + RECORD_OVERHEAD;
-    this.insert(key, { kind: type === undefined ? 'nxdomain' : 'nodata', set, rank: RANK.AUTHORITATIVE, expires: now + ttl * 1000, bytes });
+    this.insert(key, { kind: type === undefined ? 'nxdomain' : 'nodata', set, rank: RANK.AUTHORITATIVE, expires: now + ttl * 1000, bytes, touched: now });
   }
 
   /**
@@ -211,8 +219,11 @@ export class RecordCache {
       }
       if (!allowStale) return undefined;
     }
-    this.entries.delete(key);
-    this.entries.set(key, e);
+    if (now - e.touched >= TOUCH_EVERY_MS) {
+      e.touched = now;
+      this.entries.delete(key);
+      this.entries.set(key, e);
+    }
     return e;
   }
 

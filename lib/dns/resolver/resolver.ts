@@ -355,6 +355,14 @@ export class Resolver {
       const shortened = minimise && labels < total && (type !== TYPE.DS || labels < total - 1);
       const qname = shortened ? lastLabels(name, labels) : name;
       const qtype = shortened ? TYPE.A : type;
+      if (shortened) {
+        // Already known to exist inside this zone (an answer or NODATA for it is cached): no need to ask again.
+        const known = this.cache.get(qname, TYPE.A);
+        if (known !== undefined && known.kind !== 'nxdomain' && ++minimised < this.limits.maxMinimise) {
+          labels++;
+          continue;
+        }
+      }
       // A server that errs on a shortened name is not called lame for it: the full name is asked instead.
       const reading = await this.askZone(zone, servers, qname, qtype, budget, !shortened);
       if (reading.kind === 'referral') {
