@@ -1,12 +1,13 @@
 // A real NSD (4.6) as a reference authoritative server for integration tests:
 // the same zone file served by NSD and by the appliance must give the same
 // answers (compare them with query() from dns-clients.ts).
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { spawnDaemon } from './daemon';
 import { query } from './dns-clients';
 
 /** NsdServer is a running NSD on address:port (UDP and TCP). */
@@ -103,50 +104,16 @@ async function launch(zones: { name: string; file: string }[], opts: NsdOptions,
     throw new Error(`nsd-checkconf: ${(check.stderr + check.stdout).trim()}`);
   }
 
-  // Its own process group, so that stop() reaches the xfrd and server children too.
-  const proc = spawn('nsd', ['-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let err = '';
-  const keep = (d: Buffer) => {
-    err += d.toString();
-    if (err.length > 65536) err = err.slice(-65536);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<number | string>((res) => proc.once('exit', (code, signal) => res(code ?? signal ?? -1)));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const spawnError = new Promise<never>((_, rej) => proc.once('error', (e) => rej(new Error(`running nsd: ${e.message}`))));
-  spawnError.catch(() => undefined);
-  const killGroup = (signal: NodeJS.Signals) => {
-    try {
-      if (proc.pid !== undefined) process.kill(-proc.pid, signal);
-    } catch {
-      // already gone
-    }
-  };
-  const onExit = () => killGroup('SIGKILL');
-  process.once('exit', onExit);
-
-  const cleanup = async () => {
-    process.removeListener('exit', onExit);
-    if (!gone) {
-      killGroup('SIGTERM');
-      const t = setTimeout(() => killGroup('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(t);
-    }
-    // The children may outlive the main process by a moment.
-    killGroup('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const daemon = spawnDaemon('nsd', 'nsd', ['-d', '-c', conf], dir);
+  const { exited, spawnError, cleanup } = daemon;
 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 10000);
   const pending = new Set(zones.map((z) => z.name));
   let last = '';
   try {
     while (pending.size > 0) {
-      if (gone) throw new Error(`nsd exited with ${await exited} before it was ready (${address} port ${port}): ${err.trim()}`);
-      if (Date.now() > deadline) throw new Error(`nsd not ready after ${opts.readyTimeoutMs ?? 10000} ms (${address} port ${port}; last: ${last}): ${err.trim()}`);
+      if (daemon.gone()) throw new Error(`nsd exited with ${await exited} before it was ready (${address} port ${port}): ${daemon.output().trim()}`);
+      if (Date.now() > deadline) throw new Error(`nsd not ready after ${opts.readyTimeoutMs ?? 10000} ms (${address} port ${port}; last: ${last}): ${daemon.output().trim()}`);
       for (const name of [...pending]) {
         try {
           const r = await Promise.race([query('dig', 'udp', { host: address, port }, name, 'SOA', { timeoutSec: 1 }), spawnError]);
@@ -168,7 +135,7 @@ async function launch(zones: { name: string; file: string }[], opts: NsdOptions,
   return {
     address,
     port,
-    stderr: () => err,
+    stderr: () => daemon.output(),
     stop: () => (stopping ??= cleanup()),
   };
 }

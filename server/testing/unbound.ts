@@ -16,10 +16,10 @@
 //  - A delegation to an address where nothing listens (dead.test. in the
 //    default tree) takes Unbound about 30 s to give up on, and the client got
 //    no answer at all within 120 s: keep such questions out of fast tests.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnDaemon } from './daemon';
 import { query } from './dns-clients';
 import { freePort, runTool } from './nsd';
 
@@ -153,48 +153,16 @@ async function launch(opts: UnboundOptions, address: string, port: number): Prom
     throw new Error(`unbound-checkconf: ${(check.stderr + check.stdout).trim()}`);
   }
 
-  // Its own process group, so that stop() reaches anything it forks.
-  const proc = spawn('unbound', ['-d', '-p', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let err = '';
-  const keep = (d: Buffer) => {
-    err += d.toString();
-    if (err.length > 65536) err = err.slice(-65536);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<number | string>((res) => proc.once('exit', (code, signal) => res(code ?? signal ?? -1)));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const spawnError = new Promise<never>((_, rej) => proc.once('error', (e) => rej(new Error(`running unbound: ${e.message}`))));
-  spawnError.catch(() => undefined);
-  const killGroup = (signal: NodeJS.Signals) => {
-    try {
-      if (proc.pid !== undefined) process.kill(-proc.pid, signal);
-    } catch {
-      // already gone
-    }
-  };
-  const onExit = () => killGroup('SIGKILL');
-  process.once('exit', onExit);
-
-  const cleanup = async () => {
-    process.removeListener('exit', onExit);
-    if (!gone) {
-      killGroup('SIGTERM');
-      const t = setTimeout(() => killGroup('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(t);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const daemon = spawnDaemon('unbound', 'unbound', ['-d', '-p', '-c', conf], dir);
+  const { exited, spawnError, cleanup } = daemon;
 
   const readyMs = opts.readyTimeoutMs ?? 10000;
   const deadline = Date.now() + readyMs;
   let last = '';
   try {
     for (;;) {
-      if (gone) throw new Error(`unbound exited with ${await exited} before it was ready (${address} port ${port}): ${err.trim()}`);
-      if (Date.now() > deadline) throw new Error(`unbound not ready after ${readyMs} ms (${address} port ${port}; last: ${last}): ${err.trim()}`);
+      if (daemon.gone()) throw new Error(`unbound exited with ${await exited} before it was ready (${address} port ${port}): ${daemon.output().trim()}`);
+      if (Date.now() > deadline) throw new Error(`unbound not ready after ${readyMs} ms (${address} port ${port}; last: ${last}): ${daemon.output().trim()}`);
       try {
         const r = await Promise.race([query('dig', 'udp', { host: address, port }, 'id.server.', 'TXT', { qclass: 'CH', timeoutSec: 1 }), spawnError]);
         if (r.rcode === 'NOERROR' && r.answer.length > 0) break;
@@ -218,7 +186,7 @@ async function launch(opts: UnboundOptions, address: string, port: number): Prom
   return {
     address,
     port,
-    stderr: () => err,
+    stderr: () => daemon.output(),
     flush: async () => {
       // flush_zone . drops every message and RRset at or below the root;
       // flush_infra all forgets server RTTs, timeouts and lameness.
