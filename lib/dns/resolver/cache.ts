@@ -124,12 +124,16 @@ export class RecordCache {
     return this.hit(e, now);
   }
 
-  /** rrset is `get` for an RRset of at least `minRank`, without counting a lookup or returning negative answers. */
-  rrset(name: string, type: number, minRank: Rank): RRset | undefined {
+  /**
+   * rrset is `get` for an RRset of at least `minRank`, without counting a lookup
+   * or returning negative answers. With `allowStale`, an expired one within the
+   * stale window comes back with TTL 0 (a live one never shows 0).
+   */
+  rrset(name: string, type: number, minRank: Rank, allowStale = false): RRset | undefined {
     const now = this.now();
-    const e = this.live(`${type}/${name}`, now, false);
+    const e = this.live(`${type}/${name}`, now, allowStale);
     if (e === undefined || e.kind !== 'rrset' || e.rank < minRank) return undefined;
-    return withTtl(e.set, remaining(e.expires, now));
+    return withTtl(e.set, e.expires <= now ? 0 : remaining(e.expires, now));
   }
 
   /** isNxdomain says whether the name is known not to exist (a fresh NXDOMAIN). */

@@ -147,17 +147,29 @@ export class Resolver {
   }
 
   /**
-   * fromCache answers (name, type) from the cache alone, following cached
-   * CNAMEs; undefined when some link is missing. Used for queries without RD.
+   * fromCache answers (name, type) from the cache alone, following cached CNAME
+   * and DNAME links; undefined when some link is missing. The resolver stage asks
+   * it first (a cached answer needs no promise), and alone for queries without RD.
    */
   fromCache(name: string, type: number): Resolution | undefined {
+    return this.chainFromCache(name, type, false);
+  }
+
+  /**
+   * chainFromCache follows (name, type) through the cache; with `allowStale`,
+   * expired links within the stale window count too, and the resolution is
+   * marked stale (EDE 3) when any link was.
+   */
+  private chainFromCache(name: string, type: number, allowStale: boolean): Resolution | undefined {
     const chain: RRset[] = [];
     let current = name;
+    let stale = false;
     for (let i = 0; i <= this.limits.maxChain; i++) {
-      const step = this.cached(current, type);
+      const step = this.cached(current, type, allowStale);
       if (step === undefined) return undefined;
+      stale ||= step.stale;
       chain.push(...step.sets);
-      if (step.kind !== 'alias') return finish(step, chain);
+      if (step.kind !== 'alias') return stale ? { ...finish(step, chain), stale: true, ede: 3 } : finish(step, chain);
       current = step.target;
     }
     return undefined;
@@ -211,29 +223,12 @@ export class Resolver {
     return this.cache.flush(name, subtree);
   }
 
-  /** staleOr returns a stale answer from the cache when serve-stale is on and one is held, else `failure`. */
+  /** staleOr returns a stale answer from the cache (RFC 8767) when serve-stale is on and one is held, else `failure`. */
   private staleOr(name: string, type: number, failure: Resolution): Resolution {
-    if (!this.opts.serveStale) return failure;
-    const chain: RRset[] = [];
-    let current = name;
-    for (let i = 0; i <= this.limits.maxChain; i++) {
-      const hit = this.cache.get(current, type, true);
-      const ttl = this.opts.staleAnswerTtl;
-      if (hit !== undefined && hit.kind === 'rrset' && hit.rank >= RANK.ANSWER) {
-        chain.push({ ...hit.set, ttl: hit.stale ? ttl : hit.set.ttl });
-        this.stats.staleAnswers++;
-        return { rcode: RCODE.NOERROR, answer: chain, authority: [], stale: true, ede: 3 };
-      }
-      if (hit !== undefined && hit.kind !== 'rrset') {
-        this.stats.staleAnswers++;
-        return { rcode: hit.kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR, answer: chain, authority: [{ ...hit.soa, ttl: hit.stale ? ttl : hit.soa.ttl }], stale: true, ede: 3 };
-      }
-      const cname = type === TYPE.CNAME ? undefined : this.cache.get(current, TYPE.CNAME, true);
-      if (cname === undefined || cname.kind !== 'rrset' || cname.rank < RANK.ANSWER) return failure;
-      chain.push({ ...cname.set, ttl: cname.stale ? ttl : cname.set.ttl });
-      current = cname.set.data[0] as string;
-    }
-    return failure;
+    const cached = this.opts.serveStale ? this.chainFromCache(name, type, true) : undefined;
+    if (cached === undefined) return failure;
+    if (cached.stale === true) this.stats.staleAnswers++;
+    return cached;
   }
 
   /** follow resolves (name, type) step by step through CNAME and DNAME links, from the cache where it can. */
@@ -253,27 +248,38 @@ export class Resolver {
     return { rcode: RCODE.SERVFAIL, answer: [], authority: [], reason: `alias chain longer than ${this.limits.maxChain}` };
   }
 
-  /** cached is one step from the cache: answer data, a CNAME, or a negative answer; undefined when it holds none. */
-  private cached(name: string, type: number): Exclude<Step, { kind: 'fail' }> | undefined {
+  /**
+   * cached is one step from the cache: answer data, a CNAME or DNAME link, or a
+   * negative answer; undefined when it holds none. With `allowStale`, expired
+   * data within the stale window too, given the stale-answer TTL and `stale` set.
+   */
+  private cached(name: string, type: number, allowStale = false): (Exclude<Step, { kind: 'fail' }> & { stale: boolean }) | undefined {
     if (type === TYPE.ANY) return undefined;
-    const hit = this.cache.get(name, type);
+    let stale = false;
+    const fresh = (set: RRset): RRset => {
+      if (set.ttl > 0) return set;
+      stale = true;
+      return { ...set, ttl: this.opts.staleAnswerTtl };
+    };
+    const hit = this.cache.get(name, type, allowStale);
     if (hit !== undefined) {
-      if (hit.kind !== 'rrset') return { kind: hit.kind, sets: [], soa: hit.soa };
-      if (hit.rank >= RANK.ANSWER) return { kind: 'answer', sets: [hit.set] };
+      if (hit.kind !== 'rrset') return { kind: hit.kind, sets: [], soa: fresh(hit.soa), stale };
+      if (hit.rank >= RANK.ANSWER) return { kind: 'answer', sets: [fresh(hit.set)], stale };
     }
     if (type !== TYPE.CNAME) {
-      const cname = this.cache.rrset(name, TYPE.CNAME, RANK.ANSWER);
-      if (cname !== undefined) return { kind: 'alias', sets: [cname], target: cname.data[0] as string };
+      const cname = this.cache.rrset(name, TYPE.CNAME, RANK.ANSWER, allowStale);
+      if (cname !== undefined) return { kind: 'alias', sets: [fresh(cname)], target: cname.data[0] as string, stale };
     }
     if (type !== TYPE.DNAME) {
       for (let n = parentName(name); n !== ''; n = parentName(n)) {
-        const dname = this.cache.rrset(n, TYPE.DNAME, RANK.ANSWER);
-        if (dname === undefined) continue;
+        const found = this.cache.rrset(n, TYPE.DNAME, RANK.ANSWER, allowStale);
+        if (found === undefined) continue;
+        const dname = fresh(found);
         const cname = synthesize(name, dname);
-        if (cname === undefined) return { kind: 'yxdomain', sets: [dname] };
+        if (cname === undefined) return { kind: 'yxdomain', sets: [dname], stale };
         // A CNAME question stops at the synthesized CNAME (RFC 6672 §3.2).
-        if (type === TYPE.CNAME) return { kind: 'answer', sets: [dname, cname] };
-        return { kind: 'alias', sets: [dname, cname], target: cname.data[0] as string };
+        if (type === TYPE.CNAME) return { kind: 'answer', sets: [dname, cname], stale };
+        return { kind: 'alias', sets: [dname, cname], target: cname.data[0] as string, stale };
       }
     }
     return undefined;

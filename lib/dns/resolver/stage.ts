@@ -10,19 +10,18 @@ const NOT_CACHED: Outcome = { rcode: RCODE.REFUSED, aa: false, answer: [], autho
 
 /**
  * resolverStage claims every question that reached it (the names outside the
- * local zones): REFUSED for a client outside the allow-list, an answer from the
- * cache alone for a query without RD (REFUSED when not cached: we do not recurse
- * for it), and a resolution otherwise.
+ * local zones): REFUSED for a client outside the allow-list; an answer from the
+ * cache when it holds one (at once, no promise); for a query without RD, REFUSED
+ * when not cached (we do not recurse for it); a resolution otherwise.
  */
 export function resolverStage(resolver: Resolver, acl: ClientAcl, now: () => number = Date.now): Stage {
   return {
     name: 'resolver',
     answer(query, client) {
       if (!acl.allows(client.address)) return PROHIBITED;
-      if (!query.rd) {
-        const cached = resolver.fromCache(query.name, query.type);
-        return cached === undefined ? NOT_CACHED : toOutcome(cached, now());
-      }
+      const cached = resolver.fromCache(query.name, query.type);
+      if (cached !== undefined) return toOutcome(cached, now());
+      if (!query.rd) return NOT_CACHED;
       return resolver.resolve(query.name, query.type).then((r) => toOutcome(r, now()));
     },
   };
