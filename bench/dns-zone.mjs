@@ -61,17 +61,7 @@ export function queries() {
     if (i % 50 === 0) q.push({ name: n, type: 'TXT' });
     if (i % 100 === 0) q.push({ name: n, type: 'MX' });
   }
-  let seed = 0x9e3779b9;
-  const rand = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  for (let i = q.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [q[i], q[j]] = [q[j], q[i]];
-  }
+  shuffle(q, 0x9e3779b9);
   return q;
 }
 
@@ -122,4 +112,20 @@ export function checkAnswer(resp, q, id = 0) {
   if (resp.readUInt16BE(6) === 0) return 'no answer records';
   if (q.expect && resp.indexOf(addrBytes(q.expect), 12) < 0) return `answer lacks ${q.expect}`;
   return undefined;
+}
+
+/** shuffle puts `items` in a fixed pseudo-random order (mulberry32 from `seed`), the same on every run. */
+export function shuffle(items, seed) {
+  let state = seed;
+  const rand = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
 }

@@ -8,6 +8,25 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** descendants lists the processes pid forked, and theirs (from /proc, every thread's children). */
+export function descendants(pid) {
+  const out = [];
+  let tasks = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    let kids = '';
+    try {
+      kids = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8');
+    } catch {}
+    for (const k of kids.split(/\s+/).filter(Boolean).map(Number)) out.push(k, ...descendants(k));
+  }
+  return out;
+}
+
 /**
  * createHarness sets up one benchmark run: `label` prefixes its messages, `tmpPrefix`
  * names its temporary directory (removed on exit). It installs exit and signal
@@ -23,23 +42,6 @@ export function createHarness(label, tmpPrefix) {
   const dir = mkdtempSync(join(tmpdir(), tmpPrefix));
   const live = new Set(); // every child we started, servers and load generators
 
-  function descendants(pid) {
-    const out = [];
-    let tasks = [];
-    try {
-      tasks = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      return out;
-    }
-    for (const t of tasks) {
-      let kids = '';
-      try {
-        kids = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8');
-      } catch {}
-      for (const k of kids.split(/\s+/).filter(Boolean).map(Number)) out.push(k, ...descendants(k));
-    }
-    return out;
-  }
   const killPid = (pid, sig) => {
     try {
       process.kill(pid, sig);

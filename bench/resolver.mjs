@@ -33,8 +33,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
-import { createHarness, missingTools } from './harness.mjs';
-import { checkAnswer, dnsperfFile, ORIGIN, queries as zoneQueries, wireQuery, zoneFile } from './dns-zone.mjs';
+import { createHarness, descendants, missingTools } from './harness.mjs';
+import { checkAnswer, dnsperfFile, ORIGIN, queries as zoneQueries, shuffle, wireQuery, zoneFile } from './dns-zone.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -110,17 +110,7 @@ function cachedQueries() {
     { name: 'txt.alpha.test.', type: 'TXT' },
   ];
   for (let i = 0; i < WILD_NAMES; i++) q.push({ name: `x${String(i).padStart(4, '0')}.wild.alpha.test.`, type: 'A', expect: WILD_ADDRESS });
-  let seed = 0x2545f491;
-  const rand = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  for (let i = q.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [q[i], q[j]] = [q[j], q[i]];
-  }
+  shuffle(q, 0x2545f491);
   return q;
 }
 const AUTH = zoneQueries();
@@ -274,22 +264,6 @@ async function dnsperf(serverPid, port, mix, seconds, extra = []) {
 }
 
 // ---------------------------------------------------------------- processes
-/** childrenOf lists the processes pid forked (from /proc, every thread's children). */
-function childrenOf(pid) {
-  const out = [];
-  let tasks = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const t of tasks) {
-    try {
-      for (const k of readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(/\s+/).filter(Boolean)) out.push(Number(k), ...childrenOf(Number(k)));
-    } catch {}
-  }
-  return out;
-}
 const comm = (pid) => {
   try {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -300,15 +274,15 @@ const comm = (pid) => {
 /** pin moves every thread of pid (and of the processes it forked) to one core. */
 function pin(pid, core) {
   if (!hasTaskset) return;
-  for (const p of [pid, ...childrenOf(pid)]) spawnSync('taskset', ['-a', '-p', '-c', String(core), String(p)], { stdio: 'ignore' });
+  for (const p of [pid, ...descendants(pid)]) spawnSync('taskset', ['-a', '-p', '-c', String(core), String(p)], { stdio: 'ignore' });
 }
 /** ownChildren lists the direct and indirect children of this process named `name`. */
-const ownChildren = (name) => childrenOf(process.pid).filter((p) => comm(p) === name);
+const ownChildren = (name) => descendants(process.pid).filter((p) => comm(p) === name);
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 /** cpuMs is the CPU time (user + system) of pid and the processes it forked, in ms; ticks of 1/CLK_TCK s. */
 function cpuMs(pid) {
   let ticks = 0;
-  for (const p of [pid, ...childrenOf(pid)]) {
+  for (const p of [pid, ...descendants(pid)]) {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
