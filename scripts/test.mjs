@@ -19,6 +19,7 @@ const SYSTEM = [
   { command: '/usr/bin/kdig', pkg: 'knot-dnsutils', why: 'DNS tests (kdig over UDP, TCP, DoH)' },
   { command: '/usr/sbin/nsd', pkg: 'nsd', why: 'DNS conformance tests (NSD as the reference server)' },
   { command: '/usr/sbin/unbound', pkg: 'unbound', why: 'resolver tests (Unbound as the reference resolver)' },
+  { command: '/usr/bin/ldns-verify-zone', pkg: 'ldnsutils', why: 'DNSSEC tests (ldns-verify-zone checks the zones we sign)' },
   { command: '/usr/bin/curl', pkg: 'curl', why: 'DoH test (curl --doh-url)' },
   { command: '/usr/bin/openssl', pkg: 'openssl', why: 'test certificates for the HTTPS/DoH listener' },
 ];
