@@ -28,6 +28,8 @@ export const ERRORS = {
   method_not_allowed: { status: 405, title: 'method not allowed on this endpoint' },
   zone_exists: { status: 409, title: 'the zone exists already' },
   txn_failed: { status: 409, title: 'a transaction operation failed; nothing was written' },
+  dnssec_off: { status: 409, title: 'DNSSEC signing is off on this node ([dnssec] enabled = false): there are no keys' },
+  rollover_in_progress: { status: 409, title: 'a ZSK rollover of this zone is under way; start the next one after it ends' },
   recursion_off: { status: 409, title: 'recursion is off on this node ([recursion] mode = "off"): there is no resolver cache' },
   zone_read_only: { status: 409, title: 'the zone is loaded from a zone file named in the config and cannot be changed through the API' },
   body_too_large: { status: 413, title: 'request body is too large' },

@@ -16,6 +16,7 @@ import { ApiRouter, type Route } from './http/router';
 import { operationRoutes } from './http/routes/operations';
 import { kvRoutes } from './http/routes/kv';
 import { nodeRoutes } from './http/routes/node';
+import { dnssecRoutes } from './http/routes/dnssec';
 import { resolverRoutes } from './http/routes/resolver';
 import { serviceRoutes } from './http/routes/services';
 import { zoneRoutes } from './http/routes/zones';
@@ -142,6 +143,7 @@ export class RunningAppliance {
           },
         }),
         ...resolverRoutes({ config: config.recursion, resolver: dns.resolver, flush: (name, subtree) => dns.flushResolver(name, subtree) }),
+        ...dnssecRoutes({ config: config.dnssec, signer: dns.signer, zones: () => dns.signedZones() }),
         ...dohRoutes(dns.responder),
       ],
       { tokens: new TokenTable(secrets.tokens), metrics, log: log.child({ service: 'http' }) },

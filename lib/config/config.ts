@@ -6,6 +6,7 @@ import { parsePasswordHash } from '../auth/password';
 import { ROLES, type Role } from '../auth/roles';
 import { tokenDigest } from '../auth/tokens';
 import { checkClusterSecret } from '../cluster/peer-auth';
+import { IANA_ROOT_ANCHORS, parseTrustAnchor, type TrustAnchor } from '../dns/dnssec/anchors';
 import { IANA_ROOT_HINTS, parseCidr, parseRootHint, parseUpstream } from '../dns/resolver/settings';
 import type { RootHint, Upstream } from '../dns/resolver/resolver';
 import { checkPrefix } from '../kv/kv';
@@ -114,6 +115,23 @@ const FileSchema = z.strictObject({
     .prefault({})
     .superRefine((r, ctx) => {
       if (r.mode === 'forward' && r.upstreams.length === 0) ctx.addIssue({ code: 'custom', path: ['upstreams'], message: 'forward mode needs at least one upstream' });
+    }),
+  dnssec: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      algorithm: z.enum(['ECDSAP256SHA256', 'ED25519']).default('ECDSAP256SHA256'),
+      signature_validity: duration(3_600_000, 90 * 86_400_000).default('336h'),
+      signature_refresh: duration(60_000, 45 * 86_400_000).default('72h'),
+      dnskey_ttl: z.number().int().min(1).max(86_400).default(3600),
+      propagation_delay: duration(0, 86_400_000).default('5m'),
+      zsk_lifetime: duration(0, 3650 * 86_400_000).default('2160h'),
+      trust_anchors: z.array(parsed(parseTrustAnchor)).max(64).default([...IANA_ROOT_ANCHORS]),
+    })
+    .prefault({})
+    .superRefine((d, ctx) => {
+      if ((parseDuration(d.signature_refresh) ?? 0) * 2 > (parseDuration(d.signature_validity) ?? 0)) {
+        ctx.addIssue({ code: 'custom', path: ['signature_refresh'], message: 'must be at most half of signature_validity' });
+      }
     }),
   auth: z
     .strictObject({
@@ -228,6 +246,7 @@ export interface Config {
     readonly tcpMaxConnections: number;
   };
   readonly recursion: RecursionConfig;
+  readonly dnssec: DnssecConfig;
   readonly auth: {
     readonly adminUser: string;
     readonly adminPasswordHash: string | undefined;
@@ -255,6 +274,21 @@ export interface RecursionConfig {
   readonly serveStale: boolean;
   readonly maxStaleMs: number;
   readonly staleAnswerTtl: number;
+}
+
+export interface DnssecConfig {
+  /** Sign the operator zones and the service zone. */
+  readonly enabled: boolean;
+  readonly algorithm: 'ECDSAP256SHA256' | 'ED25519';
+  readonly signatureValidityMs: number;
+  /** Signatures are made again when less than this is left of them. */
+  readonly signatureRefreshMs: number;
+  readonly dnskeyTtl: number;
+  readonly propagationDelayMs: number;
+  /** 0: ZSKs are rolled only on request. */
+  readonly zskLifetimeMs: number;
+  /** The validating resolver's anchors; empty = no validation. */
+  readonly trustAnchors: readonly TrustAnchor[];
 }
 
 export interface ClusterConfig {
@@ -367,6 +401,16 @@ function toConfig(f: FileConfig, source: string | undefined, ctx: ConfigContext)
       maxStaleMs: parseDuration(f.recursion.max_stale)!,
       staleAnswerTtl: f.recursion.stale_answer_ttl,
     },
+    dnssec: {
+      enabled: f.dnssec.enabled,
+      algorithm: f.dnssec.algorithm,
+      signatureValidityMs: parseDuration(f.dnssec.signature_validity)!,
+      signatureRefreshMs: parseDuration(f.dnssec.signature_refresh)!,
+      dnskeyTtl: f.dnssec.dnskey_ttl,
+      propagationDelayMs: parseDuration(f.dnssec.propagation_delay)!,
+      zskLifetimeMs: parseDuration(f.dnssec.zsk_lifetime)!,
+      trustAnchors: f.dnssec.trust_anchors.map((a) => parseTrustAnchor(a) as TrustAnchor),
+    },
     auth: {
       adminUser: f.auth.admin_user,
       adminPasswordHash: f.auth.admin_password_hash,
@@ -393,7 +437,7 @@ function toConfig(f: FileConfig, source: string | undefined, ctx: ConfigContext)
 }
 
 function deepFreeze<T>(o: T): T {
-  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+  if (o !== null && typeof o === 'object' && !ArrayBuffer.isView(o) && !Object.isFrozen(o)) {
     Object.freeze(o);
     for (const v of Object.values(o)) deepFreeze(v);
   }

@@ -87,7 +87,7 @@ function lookup(zone: ZoneView, name: string, type: number): Lookup {
 
 /** fromNode answers from the RRsets of one name; `owner` renames them (wildcard synthesis). */
 function fromNode(node: ReadonlyMap<number, RRset>, type: number, owner: string | undefined): Lookup {
-  const rename = (s: RRset) => (owner === undefined ? s : withOwner(s, owner));
+  const rename = (s: RRset): RRset => (owner === undefined ? s : { ...withOwner(s, owner), expandedFrom: s.name });
   if (type === TYPE.ANY) {
     const first = [...node.values()].sort((a, b) => a.type - b.type)[0];
     return first === undefined ? { kind: 'nodata' } : { kind: 'answer', sets: [rename(first)] };

@@ -1,5 +1,6 @@
 import { answerFromZone, deepestZone } from './authority';
 import { CLASS, RCODE, TYPE } from './constants';
+import type { ZoneSigner } from './dnssec/signer';
 import type { Query, Response } from './wire';
 import type { ZoneSource } from './zone';
 
@@ -54,18 +55,42 @@ export interface Stage {
   answer(query: Query, client: Client): Outcome | Promise<Outcome> | undefined;
 }
 
-/** localDataStage answers from the deepest local zone among `sources` (authoritative data). */
-export function localDataStage(sources: readonly ZoneSource[]): Stage {
-  const local: ZoneSource = { zoneFor: (n) => deepestZone(sources, n) };
+/**
+ * localDataStage answers from the deepest local zone among `sources` (authoritative
+ * data). With a `signer` the zones are signed: their apex has a DNSKEY RRset, and
+ * a query with DO gets the RRSIGs and NSEC records too (dnssec/signer.ts). A
+ * prebuilt answer lives until its first signature needs renewing or the zone's
+ * keys change.
+ */
+export function localDataStage(sources: readonly ZoneSource[], signer?: ZoneSigner): Stage {
+  const plain: ZoneSource = { zoneFor: (n) => deepestZone(sources, n) };
+  const local: ZoneSource =
+    signer === undefined
+      ? plain
+      : {
+          zoneFor: (n) => {
+            const z = plain.zoneFor(n);
+            return z === undefined ? undefined : signer.view(z);
+          },
+        };
   return {
     name: 'local data',
     answer(query) {
       const zone = local.zoneFor(query.name);
       if (zone === undefined) return undefined;
-      const response = answerFromZone(local, zone, query.name, query.type);
+      let response = answerFromZone(local, zone, query.name, query.type);
       let until = Infinity;
       for (const section of [response.answer, response.authority, response.additional]) {
         for (const set of section) if (set.validUntil !== undefined && set.validUntil < until) until = set.validUntil;
+      }
+      if (signer !== undefined) {
+        if (query.edns?.do === true) {
+          const signed = signer.signResponse(local, zone, query.name, query.type, response);
+          response = signed.response;
+          until = Math.min(until, signed.until);
+        } else {
+          until = Math.min(until, signer.keyring.nextChange(zone.origin));
+        }
       }
       return { ...response, cacheUntil: until };
     },

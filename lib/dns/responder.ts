@@ -27,7 +27,7 @@ interface CachedAnswer {
 /** The part of a query the fast path reads without a full parse. */
 interface FastKey {
   readonly key: string;
-  /** 0: no EDNS, 1: EDNS, 2: EDNS with DO. */
+  /** 0: no EDNS, 1: EDNS, 2: EDNS with DO; plus 3 when the query has CD (a resolved answer may differ). */
   readonly variant: number;
   readonly questionEnd: number;
   /** The UDP limit of this query (512 without EDNS). */
@@ -43,7 +43,7 @@ interface FastKey {
  * version 0) whose answer was built before is answered by copying the prebuilt
  * wire response and patching in the ID, the RD and CD bits and the question as
  * asked (so its case is echoed). The prebuilt answers are keyed by the lower-cased
- * question, EDNS presence and the DO bit; `invalidate()` drops them all and must
+ * question, EDNS presence, the DO bit and the CD bit; `invalidate()` drops them all and must
  * be called the moment local data changes; an answer built from leases is also
  * dropped once its earliest lease ends. A prebuilt answer larger than the UDP
  * limit of the query goes to the full path, which truncates it. The cache holds at
@@ -57,8 +57,8 @@ interface FastKey {
  * path, which refuses them).
  */
 export class DnsResponder {
-  /** Prebuilt answers by variant (0: no EDNS, 1: EDNS, 2: EDNS with DO), each keyed by the lower-cased question bytes. */
-  private cache: Map<string, CachedAnswer>[] = [new Map(), new Map(), new Map()];
+  /** Prebuilt answers by variant (0: no EDNS, 1: EDNS, 2: EDNS with DO; 3..5 the same with CD), each keyed by the lower-cased question bytes. */
+  private cache: Map<string, CachedAnswer>[] = newMaps();
   private cachedBytes = 0;
   private generation = 0;
   private readonly payload: number;
@@ -83,13 +83,15 @@ export class DnsResponder {
   /** invalidate forgets every prebuilt answer; call it synchronously with every change to local data. */
   invalidate(): void {
     this.generation++;
-    if (this.cachedBytes > 0) this.cache = [new Map(), new Map(), new Map()];
+    if (this.cachedBytes > 0) this.cache = newMaps();
     this.cachedBytes = 0;
   }
 
   /** cachedAnswers is the number of prebuilt answers held. */
   get cachedAnswers(): number {
-    return this.cache[0]!.size + this.cache[1]!.size + this.cache[2]!.size;
+    let n = 0;
+    for (const m of this.cache) n += m.size;
+    return n;
   }
 
   respond(msg: Buffer, client: Client): Buffer | undefined | Promise<Buffer | undefined> {
@@ -105,7 +107,7 @@ export class DnsResponder {
           const ra = this.recursion !== undefined && this.recursion.allows(client.address);
           if (ra || hit.resolved === undefined) {
             this.stats.fastAnswers++;
-            return patch(hit, msg, fast.questionEnd, ra, now);
+            return patch(hit, msg, fast.questionEnd, ra, fast.variant % 3 === 2, now);
           }
         }
       }
@@ -188,14 +190,16 @@ export class DnsResponder {
  * and question bytes, the client's RA bit, and — for a resolved answer — TTLs
  * lowered by the whole seconds since it was built.
  */
-function patch(hit: CachedAnswer, query: Buffer, questionEnd: number, ra: boolean, now: number): Buffer {
+function patch(hit: CachedAnswer, query: Buffer, questionEnd: number, ra: boolean, dnssecOk: boolean, now: number): Buffer {
   const wire = hit.wire;
   const out = Buffer.allocUnsafe(wire.length);
   wire.copy(out);
   out[0] = query[0]!;
   out[1] = query[1]!;
   out[2] = (wire[2]! & 0xfe) | (query[2]! & 0x01);
-  out[3] = (wire[3]! & 0x6f) | (query[3]! & 0x10) | (ra ? 0x80 : 0);
+  // AD only for a client that asked for it, by DO or by AD in its query (RFC 6840 §5.7, §5.8).
+  const ad = (wire[3]! & 0x20) !== 0 && (dnssecOk || (query[3]! & 0x20) !== 0);
+  out[3] = (wire[3]! & 0x4f) | (query[3]! & 0x10) | (ra ? 0x80 : 0) | (ad ? 0x20 : 0);
   query.copy(out, 12, 12, questionEnd);
   if (hit.resolved !== undefined) {
     const elapsed = Math.floor((now - hit.resolved.builtAt) / 1000);
@@ -203,6 +207,8 @@ function patch(hit: CachedAnswer, query: Buffer, questionEnd: number, ra: boolea
   }
   return out;
 }
+
+const newMaps = (): Map<string, CachedAnswer>[] => Array.from({ length: 6 }, () => new Map<string, CachedAnswer>());
 
 const lowerScratch = Buffer.allocUnsafe(512);
 /** Answers larger than this are built each time (rare, and they would crowd the cache out). */
@@ -265,5 +271,6 @@ function fastKey(buf: Buffer): FastKey | undefined {
     }
     key = lowerScratch.toString('latin1', 0, n);
   }
+  if ((buf[3]! & 0x10) !== 0) variant += 3;
   return { key, variant, questionEnd, udpLimit: limit };
 }

@@ -20,6 +20,8 @@ export interface RRset {
    * cache of prebuilt answers; absent for data that changes only by an explicit write.
    */
   readonly validUntil?: number;
+  /** The wildcard owner ("*.example.com") this set was synthesized from (RFC 4592); it is signed under that name. */
+  readonly expandedFrom?: string;
 }
 
 interface RecordCodec {

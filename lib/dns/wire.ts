@@ -20,6 +20,7 @@ const FLAG_AA = 0x0400;
 const FLAG_TC = 0x0200;
 const FLAG_RD = 0x0100;
 const FLAG_RA = 0x0080;
+const FLAG_AD = 0x0020;
 const FLAG_CD = 0x0010;
 const EDNS_DO = 0x8000;
 const EDNS_OPTION_EDE = 15;
@@ -178,6 +179,8 @@ export interface Response {
   readonly rcode: number;
   readonly aa: boolean;
   readonly ra?: boolean;
+  /** Authentic Data: a resolved answer that passed DNSSEC validation (RFC 4035 §3.2.3). */
+  readonly ad?: boolean;
   /** Extended DNS Error (RFC 8914) sent in the OPT when the query had EDNS: 18 Prohibited, 20 Not Authoritative. */
   readonly ede?: number;
   readonly answer: readonly RRset[];
@@ -209,10 +212,19 @@ export function encodeResponse(query: Query, resp: Response, limit: number, payl
   const counts = [0, 0, 0];
   const sections = [resp.answer, resp.authority, resp.additional];
   outer: for (let s = 0; s < 3; s++) {
-    for (const set of sections[s]!) {
+    const list = sections[s]!;
+    for (let i = 0; i < list.length; i++) {
+      const set = list[i]!;
       const mark = names.mark();
       const ttlMark = ttlOffsets?.length ?? 0;
-      const end = writeRRset(buf, off, max, set, names, ttlOffsets);
+      let end = writeRRset(buf, off, max, set, names, ttlOffsets);
+      // An RRset and the RRSIGs that follow it go in together or not at all.
+      const sigs = list[i + 1];
+      if (sigs !== undefined && sigs.type === TYPE.RRSIG && set.type !== TYPE.RRSIG && sigs.name === set.name) {
+        i++;
+        if (end >= 0) end = writeRRset(buf, end, max, sigs, names, ttlOffsets);
+        if (end >= 0) counts[s]! += sigs.rdata.length;
+      }
       if (end < 0) {
         names.rollback(mark);
         if (ttlOffsets !== undefined) ttlOffsets.length = ttlMark;
@@ -254,6 +266,7 @@ export function encodeResponse(query: Query, resp: Response, limit: number, payl
   if (tc) flags |= FLAG_TC;
   if (query.rd) flags |= FLAG_RD;
   if (resp.ra === true) flags |= FLAG_RA;
+  if (resp.ad === true) flags |= FLAG_AD;
   if (query.cd) flags |= FLAG_CD;
   buf.writeUInt16BE(query.id, 0);
   buf.writeUInt16BE(flags, 2);

@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../lib/config/config';
+import { ALGORITHM } from '../../lib/dns/dnssec/keys';
+import { Keyring } from '../../lib/dns/dnssec/keyring';
+import { ZoneSigner } from '../../lib/dns/dnssec/signer';
+import { parseZoneName } from '../../lib/dns/zone-store';
 import { localDataStage, QueryEngine, refuseStage, type Stage } from '../../lib/dns/engine';
 import { RecordCache } from '../../lib/dns/resolver/cache';
 import { Resolver } from '../../lib/dns/resolver/resolver';
@@ -13,6 +17,7 @@ import type { ServiceRegistry } from '../../lib/registry/registry';
 import type { Log } from '../log';
 import type { Metrics } from '../metrics';
 import type { Store } from '../store/store';
+import { SqliteKeyJournal } from '../store/key-journal';
 import { SqliteZoneJournal } from '../store/zone-journal';
 import { TcpListener } from './tcp';
 import { UdpListener } from './udp';
@@ -37,6 +42,9 @@ export class DnsService {
   readonly resolver: Resolver | undefined;
   readonly exchanger: SocketExchanger | undefined;
   readonly responder: DnsResponder;
+  /** The signer and its keys; undefined when [dnssec] enabled is false. */
+  readonly signer: ZoneSigner | undefined;
+  private maintenance: NodeJS.Timeout | undefined;
   readonly udp: UdpListener;
   readonly tcp: TcpListener;
 
@@ -84,8 +92,20 @@ export class DnsService {
         this.exchanger,
       );
     }
+    const ds = config.dnssec;
+    if (ds.enabled) {
+      const keyring = new Keyring(new SqliteKeyJournal(store.db), {
+        algorithm: ALGORITHM[ds.algorithm],
+        dnskeyTtl: ds.dnskeyTtl,
+        propagationDelayMs: ds.propagationDelayMs,
+        zskLifetimeMs: ds.zskLifetimeMs,
+        maxTtl: (zone) => this.maxTtl(zone),
+      });
+      this.signer = new ZoneSigner(keyring, { validityMs: ds.signatureValidityMs, refreshMs: ds.signatureRefreshMs, dnskeyTtl: ds.dnskeyTtl });
+      keyring.onChange(() => this.responder.invalidate());
+    }
     // The stages, in order (lib/dns/engine.ts states the contract).
-    const stages: Stage[] = [localDataStage([this.serviceZone, this.zones])];
+    const stages: Stage[] = [localDataStage([this.serviceZone, this.zones], this.signer)];
     if (this.resolver !== undefined && acl !== undefined) stages.push(resolverStage(this.resolver, acl));
     stages.push(refuseStage);
     this.engine = new QueryEngine(stages);
@@ -115,6 +135,27 @@ export class DnsService {
     );
     metrics.gauge('nekoq_dns_zones', 'Operator zones served', [], (set) => set({}, this.zones.list().length));
     if (this.resolver !== undefined) this.resolverMetrics(metrics, this.resolver, this.exchanger!);
+  }
+
+  /** signedZones lists the zones the signer serves (internal form): the service zone and every operator zone. */
+  signedZones(): string[] {
+    return [this.serviceZone.origin, ...this.zones.list().map((z) => parseZoneName(z.name))];
+  }
+
+  /** maxTtl is the longest TTL a zone's signed data can have in a cache: its RRsets, negative answers, NSEC and DNSKEY. */
+  private maxTtl(zone: string): number {
+    let max = this.config.dnssec.dnskeyTtl;
+    if (zone === this.serviceZone.origin) return Math.max(max, this.config.dns.ttl);
+    for (const r of this.zones.rrsets(zone === '' ? '.' : `${zone}.`)) max = Math.max(max, r.ttl);
+    return max;
+  }
+
+  /** maintainKeys makes the keys of zones that have none, drops keys of deleted zones and finished rollovers, and starts due ZSK rollovers. */
+  maintainKeys(): void {
+    if (this.signer === undefined) return;
+    const zones = this.signedZones();
+    for (const z of zones) this.signer.keyring.keys(z);
+    this.signer.keyring.maintain(zones);
   }
 
   /** flushResolver drops cached records (all, one name, or a subtree) and every prebuilt answer; returns the entries dropped. */
@@ -158,6 +199,11 @@ export class DnsService {
    * UDP port; should TCP find it taken, both try again on a new one (a few times).
    */
   async start(): Promise<void> {
+    if (this.signer !== undefined) {
+      this.maintainKeys();
+      this.maintenance = setInterval(() => this.maintainKeys(), 60_000);
+      this.maintenance.unref();
+    }
     for (let attempt = 0; ; attempt++) {
       await this.udp.start();
       try {
@@ -171,6 +217,7 @@ export class DnsService {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.maintenance);
     await Promise.all([this.udp.stop(), this.tcp.stop()]);
   }
 }

@@ -74,4 +74,22 @@ export const MIGRATIONS: readonly string[] = [
     seq   INTEGER NOT NULL
   ) STRICT;
   `,
+  // 5: DNSSEC keys (issue #8): each zone's KSK and ZSKs with their timeline (ms since
+  // the epoch; NULL = not scheduled). The private key is PKCS#8 DER and never leaves
+  // this table except into the signer.
+  `
+  CREATE TABLE dnssec_keys (
+    zone        TEXT NOT NULL,
+    key_tag     INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    role        TEXT NOT NULL CHECK (role IN ('ksk', 'zsk')),
+    algorithm   INTEGER NOT NULL,
+    private_key BLOB NOT NULL,
+    publish_at  INTEGER NOT NULL,
+    activate_at INTEGER NOT NULL,
+    inactive_at INTEGER,
+    remove_at   INTEGER,
+    PRIMARY KEY (zone, key_tag, created_at)
+  ) STRICT;
+  `,
 ];
