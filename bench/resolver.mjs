@@ -327,7 +327,9 @@ listen = "127.0.0.1:${ports.dns}"
 zone_files = ["${join(dir, 'bench.zone')}"]
 [recursion]
 mode = "${recursion}"
-${recursion === 'off' ? '' : `root_hints = ${JSON.stringify(tree.rootHints)}\nqname_minimisation = ${qmin}\n`}[[auth.tokens]]
+${recursion === 'off' ? '' : `root_hints = ${JSON.stringify(tree.rootHints)}\nqname_minimisation = ${qmin}\n`}[dnssec]
+trust_anchors = []
+[[auth.tokens]]
 name = "bench"
 token = "${ADMIN_TOKEN}"
 role = "admin"

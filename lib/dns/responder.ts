@@ -149,7 +149,9 @@ export class DnsResponder {
       out.cacheUntil > this.now() &&
       // Held already: this query is one its UDP limit keeps from the prebuilt answer.
       !this.cache[fast.variant]!.has(fast.key);
-    if (!cacheable) return encodeResponse(query, out, limit, this.payload);
+    // AD only for a client that asked for it, by DO or by AD in its query (RFC 6840 §5.7, §5.8); a prebuilt copy keeps it and patch() decides.
+    const adOk = query.edns?.do === true || (query.raw[3]! & 0x20) !== 0;
+    if (!cacheable) return encodeResponse(query, adOk || out.ad !== true ? out : { ...out, ad: false }, limit, this.payload);
     const ttlOffsets = out.resolved === true ? [] : undefined;
     const full = encodeResponse(query, out, MAX_MESSAGE, this.payload, ttlOffsets);
     if (full.length <= MAX_CACHED_ANSWER) {
@@ -159,7 +161,11 @@ export class DnsResponder {
       this.cache[fast.variant]!.set(fast.key, { wire: full, until: out.cacheUntil!, resolved });
       this.cachedBytes += full.length;
     }
-    return full.length <= limit ? full : encodeResponse(query, out, limit, this.payload);
+    const sent = full.length <= limit ? full : encodeResponse(query, out, limit, this.payload);
+    if (out.ad !== true || adOk) return sent;
+    const copy = Buffer.from(sent);
+    copy[3] = copy[3]! & ~0x20;
+    return copy;
   }
 
   /**

@@ -22,6 +22,10 @@ export interface RRset {
   readonly validUntil?: number;
   /** The wildcard owner ("*.example.com") this set was synthesized from (RFC 4592); it is signed under that name. */
   readonly expandedFrom?: string;
+  /** Resolved data only: the RRSIG RDATAs that came with the set (kept for validation and for DO clients). */
+  readonly sigs?: readonly Buffer[];
+  /** Resolved data only: the NSEC/NSEC3 sets (with their sigs) that came with a negative answer's SOA or a wildcard answer. */
+  readonly denial?: readonly RRset[];
 }
 
 interface RecordCodec {

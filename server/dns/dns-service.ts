@@ -87,6 +87,7 @@ export class DnsService {
           serveStale: rc.serveStale,
           staleAnswerTtl: rc.staleAnswerTtl,
           ednsPayload: config.dns.ednsUdpSize,
+          trustAnchors: config.dnssec.trustAnchors,
         },
         cache,
         this.exchanger,

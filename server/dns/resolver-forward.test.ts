@@ -115,6 +115,8 @@ mode = "forward"
 upstreams = ["udp://127.0.0.1:${blackhole.address().port}", "udp://127.0.0.1:${relay.port}"]
 timeout = "${TIMEOUT_MS}ms"
 allow = ["127.0.0.1/32", "::1/128"]
+[dnssec]
+trust_anchors = []
 `,
     });
     dnsPort = Number(app.listeners['dns-udp']!.split(':').pop());
@@ -222,7 +224,7 @@ allow = ["127.0.0.1/32", "::1/128"]
   });
 
   test('a truncated UDP answer is asked again over TCP; a DoH upstream works', async () => {
-    const direct = await startAppliance({ name: 'tc', toml: `[recursion]\nmode = "forward"\nupstreams = ["udp://127.0.0.1:${nsd.port}"]\n` });
+    const direct = await startAppliance({ name: 'tc', toml: `[recursion]\nmode = "forward"\nupstreams = ["udp://127.0.0.1:${nsd.port}"]\n[dnssec]\ntrust_anchors = []\n` });
     try {
       const port = Number(direct.listeners['dns-udp']!.split(':').pop());
       const tcp = await query('dig', 'tcp', { host: '127.0.0.1', port }, 'big.fwd.test', 'TXT', { rd: true });
@@ -230,7 +232,7 @@ allow = ["127.0.0.1/32", "::1/128"]
       assert.equal(tcp.answer.length, 60, 'the whole RRset came back: we retried over TCP');
       const metrics = await (await fetch(`${direct.url}/metrics`)).text();
       assert.match(metrics, /nekoq_resolver_upstream_queries_total\{result="tcp_retry"\} 1\b/);
-      const viaDoh = await startAppliance({ name: 'doh', toml: `[recursion]\nmode = "forward"\nupstreams = ["${direct.url}/dns-query"]\n` });
+      const viaDoh = await startAppliance({ name: 'doh', toml: `[recursion]\nmode = "forward"\nupstreams = ["${direct.url}/dns-query"]\n[dnssec]\ntrust_anchors = []\n` });
       try {
         const dohPort = Number(viaDoh.listeners['dns-udp']!.split(':').pop());
         const r = await ask(dohPort, 'alias.fwd.test', TYPE.A);

@@ -38,6 +38,8 @@ mode = "iterative"
 root_hints = ${JSON.stringify(tree.rootHints)}
 qname_minimisation = ${minimise}
 timeout = "3s"
+[dnssec]
+trust_anchors = []
 `;
     [minimising, plain] = await Promise.all([startAppliance({ name: 'qmin', toml: toml(true) }), startAppliance({ name: 'plain', toml: toml(false) })]);
   });

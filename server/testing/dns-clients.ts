@@ -34,6 +34,8 @@ export interface QueryOptions {
   dnssec?: boolean;
   /** Set the RD bit (default false). */
   rd?: boolean;
+  /** Set the CD bit, Checking Disabled (default false). */
+  cd?: boolean;
   /** Keep a truncated UDP answer instead of retrying over TCP (default true). */
   ignoreTc?: boolean;
   /** Seconds to wait for each reply (default 2). */
@@ -121,6 +123,7 @@ function digArgs(transport: Transport, server: { host: string; port: number }, n
     '+nomultiline', '+nosplit', '+noshort', '+noidnin', '+noidnout', '+nottlunits',
     '+nocookie', '+noadflag', '+nocdflag', '+noednsnegotiation', '+nonsid',
     o.rd ? '+recurse' : '+norecurse',
+    o.cd ? '+cdflag' : '+nocdflag',
     (o.ignoreTc ?? true) ? '+ignore' : '+noignore',
     `+timeout=${o.timeoutSec ?? DEFAULT_TIMEOUT_SEC}`,
     '+tries=1',
@@ -153,6 +156,7 @@ function kdigArgs(transport: Transport, server: { host: string; port: number }, 
     '+nomultiline', '+noshort', '+nogeneric', '+nojson', '+noidn', '+nostats', '+noqr',
     '+nocookie', '+noadflag', '+nocdflag', '+nonsid',
     o.rd ? '+recurse' : '+norecurse',
+    o.cd ? '+cdflag' : '+nocdflag',
     (o.ignoreTc ?? true) ? '+ignore' : '+noignore',
     `+timeout=${o.timeoutSec ?? DEFAULT_TIMEOUT_SEC}`,
     '+retry=0',

@@ -6,6 +6,8 @@ import { inZone, parentName } from '../zone';
 import { RANK, type Rank, type RecordCache } from './cache';
 import { ExchangeError, type Exchanger } from './exchange';
 import { ServerBook, type ServerStatus } from './servers';
+import { Validator, type Security } from './validator';
+import type { TrustAnchor } from '../dnssec/anchors';
 
 /** Where forward mode sends queries: "udp://addr:port", "tcp://addr:port" or a DoH URL. */
 export interface Upstream {
@@ -56,6 +58,8 @@ export interface ResolverOptions {
   /** EDNS payload size we advertise upstream. */
   readonly ednsPayload: number;
   readonly limits?: Partial<ResolverLimits>;
+  /** DNSSEC trust anchors; with any, queries go out with DO and CD and answers are validated. */
+  readonly trustAnchors?: readonly TrustAnchor[];
   readonly now?: () => number;
 }
 
@@ -68,8 +72,10 @@ export interface Resolution {
   readonly stale?: boolean;
   /** Extended DNS Error (RFC 8914): 3 stale answer, 22 no reachable authority. */
   readonly ede?: number;
-  /** Why a SERVFAIL, for logs and tests. */
+  /** Why a SERVFAIL (or a bogus verdict), for logs and tests. */
   readonly reason?: string;
+  /** The DNSSEC verdict when validating (undefined: not validated). */
+  readonly security?: Security;
 }
 
 /** One step of following a name: data, a link to another name, a denial, or a failure. */
@@ -119,6 +125,8 @@ const MAX_FAILURES_HELD = 10_000;
  */
 export class Resolver {
   readonly servers: ServerBook;
+  /** The DNSSEC validator; undefined when there are no trust anchors. */
+  readonly validator: Validator | undefined;
   private readonly limits: ResolverLimits;
   private readonly now: () => number;
   private readonly inflight = new Map<string, Promise<Resolution>>();
@@ -135,6 +143,14 @@ export class Resolver {
     this.servers = new ServerBook(this.now);
     if (opts.mode === 'forward' && opts.upstreams.length === 0) throw new Error('forward mode needs at least one upstream');
     if (opts.mode === 'iterative' && opts.rootHints.length === 0) throw new Error('iterative mode needs root hints');
+    this.validator =
+      opts.trustAnchors !== undefined && opts.trustAnchors.length > 0 ? new Validator(opts.trustAnchors, (name, type) => this.resolveRaw(name, type), this.now) : undefined;
+  }
+
+  /** resolveRaw resolves without validation (the validator's own DS and DNSKEY lookups), sharing the cache. */
+  private resolveRaw(name: string, type: number): Promise<Resolution> {
+    const budget: Budget = { deadline: this.now() + this.opts.timeoutMs, queries: 0, referrals: 0, tries: new Map() };
+    return this.follow(name, type, budget, 0).catch((err: unknown): Resolution => ({ rcode: RCODE.SERVFAIL, answer: [], authority: [], reason: `internal error: ${(err as Error).message}` }));
   }
 
   get mode(): 'forward' | 'iterative' {
@@ -152,7 +168,11 @@ export class Resolver {
    * it first (a cached answer needs no promise), and alone for queries without RD.
    */
   fromCache(name: string, type: number): Resolution | undefined {
-    return this.chainFromCache(name, type, false);
+    const r = this.chainFromCache(name, type, false);
+    if (r === undefined || this.validator === undefined) return r;
+    // Cached data is served only with a verdict; without one it is validated first (resolve).
+    const verdict = this.validator.verdictFor(name, type);
+    return verdict === undefined ? undefined : { ...r, security: verdict.security, reason: verdict.reason };
   }
 
   /**
@@ -196,6 +216,11 @@ export class Resolver {
     // No client's signal: the resolution may be shared by other clients, and what it learns is cached for all.
     const budget: Budget = { deadline: this.now() + this.opts.timeoutMs, queries: 0, referrals: 0, tries: new Map() };
     const p = this.follow(name, type, budget, 0)
+      .then(async (r) => {
+        if (this.validator === undefined || r.rcode === RCODE.SERVFAIL) return r;
+        const v = await this.validator.validate(name, type, r);
+        return { ...r, security: v.security, reason: v.reason };
+      })
       .catch((err: unknown): Resolution => ({ rcode: RCODE.SERVFAIL, answer: [], authority: [], reason: `internal error: ${(err as Error).message}` }))
       .then((r) => {
         if (r.rcode !== RCODE.SERVFAIL) return r;
@@ -211,6 +236,7 @@ export class Resolver {
 
   /** flush forgets cached records (see RecordCache.flush) and remembered failures; a full flush also forgets server state. */
   flush(name?: string, subtree = false): number {
+    this.validator?.flush();
     if (name === undefined) {
       this.failures.clear();
       this.servers.forget();
@@ -482,7 +508,8 @@ export class Resolver {
   private async send(t: Target & { upstream?: Upstream }, transport: 'udp' | 'tcp' | 'https', qname: string, qtype: number, rd: boolean, budget: Budget): Promise<Message | undefined> {
     budget.queries++;
     this.stats.upstreamQueries++;
-    const query = encodeQuery(qname, qtype, { id: randomInt(65536), rd, payload: this.opts.ednsPayload });
+    const validating = this.validator !== undefined;
+    const query = encodeQuery(qname, qtype, { id: randomInt(65536), rd, payload: this.opts.ednsPayload, do: validating, cd: validating });
     const attempt = budget.tries.get(t.key) ?? 0;
     budget.tries.set(t.key, attempt + 1);
     const timeout = Math.max(1, Math.min(this.servers.tryTimeout(t.key, attempt), budget.deadline - this.now()));
@@ -528,8 +555,11 @@ export class Resolver {
         this.stats.outOfBailiwick++;
         return false;
       });
-    const answer = keep(groupRRsets(msg.answer));
-    const authority = keep(groupRRsets(msg.authority));
+    const answer = withSigs(keep(groupRRsets(msg.answer)));
+    const authority = withSigs(keep(groupRRsets(msg.authority)));
+    // NSEC/NSEC3 proofs go with the negative answer's SOA, or with a (wildcard) answer.
+    const denial = authority.filter((s) => s.type === TYPE.NSEC || s.type === TYPE.NSEC3);
+    const proven = (set: RRset): RRset => (denial.length === 0 ? set : { ...set, denial });
     const rank = msg.aa ? RANK.AUTHORITATIVE : RANK.ANSWER;
     // What the client is given is what the cache keeps: TTLs cut to max_ttl, negative TTLs per RFC 2308.
     const keepSet = (set: RRset) => {
@@ -543,7 +573,7 @@ export class Resolver {
     let name = qname;
     for (let hop = 0; hop <= this.limits.maxChain; hop++) {
       const data = answer.filter((s) => s.name === name && (s.type === qtype || (qtype === TYPE.ANY && s.type !== TYPE.RRSIG)));
-      if (data.length > 0) return { kind: 'answer', sets: [...sets, ...data.map(keepSet)] };
+      if (data.length > 0) return { kind: 'answer', sets: [...sets, ...data.map((d) => keepSet(proven(d)))] };
       // A DNAME above the name comes first: the CNAME beside it is synthesized from it, whatever the
       // server sent (RFC 6672 §3.4), and only the DNAME is cached, so that its TTL rules every name below.
       const dname = qtype === TYPE.DNAME ? undefined : answer.find((s) => s.type === TYPE.DNAME && s.name !== name && inZone(name, s.name));
@@ -566,7 +596,8 @@ export class Resolver {
       break;
     }
 
-    const soa = authority.find((s) => s.type === TYPE.SOA && inZone(name, s.name));
+    const soaFound = authority.find((s) => s.type === TYPE.SOA && inZone(name, s.name));
+    const soa = soaFound === undefined ? undefined : proven(soaFound);
     if (msg.rcode === RCODE.NXDOMAIN) {
       if (name !== qname && !inZone(name, zone)) return { kind: 'alias', sets, target: name };
       if (soa !== undefined) this.cache.putNegative(name, undefined, soa);
@@ -615,6 +646,20 @@ function synthesize(name: string, dname: RRset): RRset | undefined {
   const synthesized = target === '' ? prefix : `${prefix}.${target}`;
   if (synthesized.length > 253) return undefined;
   return { name, type: TYPE.CNAME, ttl: dname.ttl, data: [synthesized], rdata: [nameToWire(synthesized)] };
+}
+
+/** withSigs moves the RRSIG records of a section onto the RRsets they cover (`sigs`) and drops them as sets of their own. */
+function withSigs(sets: RRset[]): RRset[] {
+  const sigSets = sets.filter((s) => s.type === TYPE.RRSIG);
+  if (sigSets.length === 0) return sets;
+  const out: RRset[] = [];
+  for (const s of sets) {
+    if (s.type === TYPE.RRSIG) continue;
+    const sigs: Buffer[] = [];
+    for (const g of sigSets) if (g.name === s.name) for (const rd of g.rdata) if (rd.length >= 2 && rd.readUInt16BE(0) === s.type) sigs.push(rd);
+    out.push(sigs.length === 0 ? s : { ...s, sigs });
+  }
+  return out;
 }
 
 /** finish turns the last step of a chain into the client's resolution. */
