@@ -30,7 +30,7 @@ test.beforeAll(async () => {
   writeFileSync(zoneFile, `$ORIGIN ${FILE_ZONE}\n$TTL 300\n@ IN SOA ns1 hostmaster 7 3600 600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\nhost IN A 192.0.2.80\n`);
   const hash = await hashPassword(PASSWORD);
   app = await startAppliance({
-    toml: `[auth]\nadmin_user = "${OPERATOR}"\nadmin_password_hash = "${hash}"\n`,
+    toml: `[auth]\nadmin_user = "${OPERATOR}"\nadmin_password_hash = "${hash}"\n[dnssec]\nenabled = true\n`,
     dnsToml: `zone_files = [${JSON.stringify(zoneFile)}]`,
   });
 });
@@ -219,6 +219,39 @@ test('the query tester shows the sections of the answer, the DO bit, and NXDOMAI
   await page.getByTestId('query-name').fill('a..b');
   await page.getByTestId('query-submit').click();
   await expect(page.getByTestId('query-error')).toContainText('empty label');
+});
+
+test('DNSSEC: a zone page shows the DS for the parent and the keys, and starts a ZSK rollover; the DNS page lists every DS', async ({ page }) => {
+  await signIn(page, app);
+  await openZone(page, FILE_ZONE);
+  const api = (await app.api('GET', `/v1/dnssec/${FILE_ZONE}`)).json as { ds: string[]; keys: { keyTag: number; role: string }[] };
+  await expect(page.getByTestId('dnssec-ds')).toHaveText(api.ds.join('\n'));
+  await expect(page.getByTestId('dnssec-key-ksk-active')).toContainText(String(api.keys.find((k) => k.role === 'ksk')!.keyTag));
+  await expect(page.getByTestId('dnssec-key-zsk-active')).toHaveCount(1);
+  await expect(page.getByTestId('dnssec-rolling')).toHaveCount(0);
+  // Answers are signed with the key the page shows.
+  const { host, port } = dnsServer();
+  const { stdout } = await run('dig', [`@${host}`, '-p', String(port), `host.${FILE_ZONE}`, 'A', '+dnssec', '+norecurse', '+short']);
+  const zsk = api.keys.find((k) => k.role === 'zsk')!.keyTag;
+  expect(stdout).toContain(` ${zsk} ${FILE_ZONE} `);
+
+  await page.getByTestId('dnssec-roll').click();
+  await page.getByTestId('dnssec-roll-confirm').click();
+  await expect(page.getByTestId('dnssec-key-zsk-published')).toHaveCount(1);
+  await expect(page.getByTestId('dnssec-key-zsk-active')).toHaveCount(1);
+  await expect(page.getByTestId('dnssec-rolling')).toBeVisible();
+  expect(((await app.api('GET', `/v1/dnssec/${FILE_ZONE}`)).json as { keys: unknown[] }).keys).toHaveLength(3);
+  await shoot(page, 'dns-dnssec');
+  // A second rollover while one is under way: the API's reason, in the dialog.
+  await page.getByTestId('dnssec-roll').click();
+  await page.getByTestId('dnssec-roll-confirm').click();
+  await expect(page.getByTestId('dnssec-roll-dialog')).toContainText('under way');
+  await page.keyboard.press('Escape');
+
+  await page.goto(`${app.url}/dns`);
+  await expect(page.getByTestId('dnssec-summary')).toContainText('Signing on');
+  await expect(page.getByTestId('dnssec-all-ds')).toContainText('nekoq.internal. IN DS');
+  await expect(page.getByTestId('dnssec-all-ds')).toContainText(api.ds[0]!);
 });
 
 test('a zone from a file is read-only; a deleted zone is no longer answered', async ({ page }) => {

@@ -20,6 +20,11 @@ describe('documented configuration', () => {
       ['udp', 'tcp', 'https'],
     );
     assert.equal(c.recursion.rootHints.length, 2);
+    assert.equal(c.dnssec.enabled, true);
+    assert.deepEqual(
+      c.dnssec.trustAnchors.map((a) => a.keyTag),
+      [20326, 38696],
+    );
   });
 
   it('every TOML block in the README parses', () => {

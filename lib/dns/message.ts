@@ -348,3 +348,8 @@ export function rdataData(type: number, rdata: Buffer): unknown {
       return rdata;
   }
 }
+
+/** asciiLower lowers the ASCII letters of a name only: DNS compares A–Z without case, every other byte as it is (RFC 4343). */
+export function asciiLower(name: string): string {
+  return /[A-Z]/.test(name) ? name.replace(/[A-Z]+/g, (c) => c.toLowerCase()) : name;
+}

@@ -128,3 +128,35 @@ export async function importZone(zone: string, text: string): Promise<ActionResu
   afterWrite();
   return { ok: true, value: answer.data };
 }
+
+/** A zone's DNSSEC keys as GET /v1/dnssec/:zone gives them (public parts only). */
+export interface DnssecKeyView {
+  keyTag: number;
+  role: 'ksk' | 'zsk';
+  algorithm: number;
+  state: 'published' | 'active' | 'retired' | 'removed';
+  dnskey: string;
+  ds?: string;
+  createdAt: string;
+  publishAt: string;
+  activateAt: string;
+  inactiveAt: string | null;
+  removeAt: string | null;
+}
+
+export interface DnssecZoneView {
+  zone: string;
+  keys: DnssecKeyView[];
+  ds: string[];
+}
+
+/** rollZsk starts a ZSK rollover of the zone (the new key signs once the DNSKEY TTL and propagation delay have passed). */
+export async function rollZsk(zone: string): Promise<ActionResult<DnssecZoneView>> {
+  const operator = await operatorOrNull();
+  if (operator === null) return { ok: false, problem: notSignedIn };
+  if (!allStrings(zone)) return badInput;
+  const answer = await callApi<DnssecZoneView>(operator, 'POST', `/v1/dnssec/${encodeURIComponent(zone)}/rollover`);
+  if (!answer.ok) return failed(answer);
+  revalidatePath(`/dns/${encodeURIComponent(zone)}`);
+  return { ok: true, value: answer.data };
+}

@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { callApi, requireOperator, seg } from '@/app/_lib/operator';
 import { AutoRefresh } from '@/components/AutoRefresh';
 import { CreateZoneForm } from '@/components/dns/CreateZoneForm';
-import type { ZoneView } from './actions';
+import type { DnssecZoneView, ZoneView } from './actions';
 
 export const dynamic = 'force-dynamic';
 
@@ -13,7 +13,10 @@ export const metadata: Metadata = { title: 'DNS · nekoq-bootstrap' };
 /** DNS: the operator zones (GET /v1/zones) with a link to each, a form to create one, and the way to the query tester. */
 export default async function DnsPage() {
   const operator = await requireOperator();
-  const r = await callApi<{ zones: ZoneView[] }>(operator, 'GET', '/v1/zones');
+  const [r, dnssec] = await Promise.all([
+    callApi<{ zones: ZoneView[] }>(operator, 'GET', '/v1/zones'),
+    callApi<{ enabled: boolean; validating: boolean; zones: DnssecZoneView[] }>(operator, 'GET', '/v1/dnssec'),
+  ]);
   return (
     <>
       <AutoRefresh everyMs={10000} />
@@ -75,6 +78,20 @@ export default async function DnsPage() {
         )}
       </section>
       <CreateZoneForm />
+      {dnssec.ok && (
+        <section aria-labelledby="dnssec-title">
+          <h2 id="dnssec-title">DNSSEC</h2>
+          <p className="muted" data-testid="dnssec-summary">
+            Signing {dnssec.data.enabled ? 'on' : 'off'} ([dnssec] enabled); the resolver {dnssec.data.validating ? 'validates' : 'does not validate'} ([dnssec] trust_anchors).
+            {dnssec.data.enabled && ' Give each zone’s parent its DS records; a zone’s page shows its keys and starts ZSK rollovers.'}
+          </p>
+          {dnssec.data.zones.length > 0 && (
+            <pre className="mono" data-testid="dnssec-all-ds" style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
+              {dnssec.data.zones.flatMap((z) => z.ds).join('\n')}
+            </pre>
+          )}
+        </section>
+      )}
     </>
   );
 }

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { nameToWire } from '../message';
+import { asciiLower, nameToWire } from '../message';
 
 /*
  * DNSSEC keys (RFC 4034 §2, RFC 6605 for ECDSA P-256, RFC 8080 for Ed25519):
@@ -69,7 +69,7 @@ export function keyTag(rdata: Buffer): number {
 
 /** dsRdata is the DS RDATA for a zone's key with digest type 2, SHA-256 (RFC 4509): key tag, algorithm, 2, digest. */
 export function dsRdata(zone: string, key: Pick<SigningKey, 'algorithm' | 'flags' | 'publicKey' | 'keyTag'>): Buffer {
-  const digest = createHash('sha256').update(nameToWire(zone.toLowerCase())).update(dnskeyRdata(key)).digest();
+  const digest = createHash('sha256').update(nameToWire(asciiLower(zone))).update(dnskeyRdata(key)).digest();
   const out = Buffer.alloc(4 + digest.length);
   out.writeUInt16BE(key.keyTag, 0);
   out[2] = key.algorithm;

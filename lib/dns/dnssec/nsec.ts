@@ -1,4 +1,4 @@
-import { nameToWire } from '../message';
+import { asciiLower, nameToWire } from '../message';
 
 /** typeBitmap encodes a set of types as NSEC/NSEC3 window blocks (RFC 4034 §4.1.2): only windows with a type, each as short as its highest type needs. */
 export function typeBitmap(types: Iterable<number>): Buffer {
@@ -21,7 +21,7 @@ export function typeBitmap(types: Iterable<number>): Buffer {
 
 /** nsecRdata is an NSEC RDATA: the next owner name (lower case, uncompressed) and the types at this owner (RFC 4034 §4.1). */
 export function nsecRdata(next: string, types: Iterable<number>): Buffer {
-  return Buffer.concat([nameToWire(next.toLowerCase()), typeBitmap(types)]);
+  return Buffer.concat([nameToWire(asciiLower(next)), typeBitmap(types)]);
 }
 
 /**
@@ -29,8 +29,8 @@ export function nsecRdata(next: string, types: Iterable<number>): Buffer {
  * right, each label as lower-cased bytes, a shorter name (a parent) first.
  */
 export function compareNames(a: string, b: string): number {
-  const la = a === '' ? [] : a.toLowerCase().split('.').reverse();
-  const lb = b === '' ? [] : b.toLowerCase().split('.').reverse();
+  const la = a === '' ? [] : asciiLower(a).split('.').reverse();
+  const lb = b === '' ? [] : asciiLower(b).split('.').reverse();
   for (let i = 0; i < Math.min(la.length, lb.length); i++) {
     const c = Buffer.compare(Buffer.from(la[i]!.replaceAll('\u2024', '.'), 'latin1'), Buffer.from(lb[i]!.replaceAll('\u2024', '.'), 'latin1'));
     if (c !== 0) return c;

@@ -1,6 +1,6 @@
 import { sign as cryptoSign } from 'node:crypto';
 import { CLASS, TYPE } from '../constants';
-import { nameToWire } from '../message';
+import { asciiLower, nameToWire } from '../message';
 import type { RRset } from '../rrset';
 import { ALGORITHM, type SigningKey } from './keys';
 
@@ -80,7 +80,7 @@ export interface Validity {
  * TTL as `set.ttl`) by `key` of zone `signer`.
  */
 export function signRRset(set: RRset, key: SigningKey, signer: string, validity: Validity): Buffer {
-  const signerWire = nameToWire(signer.toLowerCase());
+  const signerWire = nameToWire(asciiLower(signer));
   const head = Buffer.alloc(18);
   head.writeUInt16BE(set.type, 0);
   head[2] = key.algorithm;
@@ -103,7 +103,7 @@ export function signRRset(set: RRset, key: SigningKey, signer: string, validity:
  * (§6.3) with duplicates dropped.
  */
 export function canonicalRRset(set: RRset): Buffer {
-  const owner = nameToWire(set.name.toLowerCase());
+  const owner = nameToWire(asciiLower(set.name));
   const rdatas = set.rdata.map((r) => canonicalRdata(set.type, r)).sort(Buffer.compare);
   const parts: Buffer[] = [];
   let previous: Buffer | undefined;

@@ -6,6 +6,7 @@ import { inZone, parentName, type ZoneSource, type ZoneView } from '../zone';
 import { dnskeyRdataOf, type Keyring, type ZoneKey } from './keyring';
 import { nsecRdata } from './nsec';
 import { signRRset } from './sign';
+import { asciiLower } from '../message';
 
 /*
  * Online signing (issue #8). Answers from local zones are signed as they are
@@ -231,13 +232,35 @@ export class ZoneSigner {
     return { name, type: TYPE.NSEC, ttl: negativeTtl(zone), data: [rd], rdata: [rd] };
   }
 
-  /** covering is an NSEC whose owner is just before `name` and whose next name is just after it and its subtree: it covers nothing else. */
+  /**
+   * covering is an NSEC whose owner is just before `name` and whose next name is
+   * just after it and its subtree: it covers nothing else. The owner is made up
+   * (RFC 4470 §4.1) unless the immediate predecessor is a name of the zone (the
+   * parent, for a first label of one zero byte): then it is that name, with its
+   * own types in the bitmap, so no signed NSEC ever misstates a real name.
+   */
   private covering(zone: ZoneView, name: string): RRset {
     const parent = parentName(name);
     const label = name.slice(0, name.length - parent.length - (parent === '' ? 0 : 1));
-    const room = Math.min(63, 254 - wireLength(parent));
-    const owner = joinName(predecessorLabel(label, room), parent);
-    const rd = nsecRdata(joinName(successorLabel(label), parent), [TYPE.RRSIG, TYPE.NSEC]);
+    const b = labelBytes(label);
+    let owner: string;
+    if (b.length === 1 && b[0] === 0) {
+      // Nothing sorts between a name and "\000.<name>".
+      owner = parent;
+    } else if (b[b.length - 1] === 0) {
+      // Between "a.<parent>" and "a\000.<parent>" lie only the names below "a.<parent>": the greatest of them.
+      const prefix = joinName(labelText(b.subarray(0, b.length - 1)), parent);
+      const room = Math.min(63, 254 - wireLength(prefix));
+      owner = room >= 1 ? joinName(labelText(Buffer.alloc(room, 0xff)), prefix) : prefix;
+    } else {
+      owner = joinName(predecessorLabel(label, Math.min(63, 254 - wireLength(parent))), parent);
+    }
+    const types = new Set<number>([TYPE.RRSIG, TYPE.NSEC]);
+    if (zone.exists(owner) || owner === zone.origin) {
+      for (const t of zone.node(owner)?.keys() ?? []) types.add(t);
+      if (owner === zone.origin) types.add(TYPE.DNSKEY);
+    }
+    const rd = nsecRdata(joinName(successorLabel(label), parent), [...types].sort((x, y) => x - y));
     return { name: owner, type: TYPE.NSEC, ttl: negativeTtl(zone), data: [rd], rdata: [rd] };
   }
 }
@@ -304,19 +327,18 @@ function wireLength(name: string): number {
 }
 
 /** Label bytes in canonical (lower-case) form, and back to the internal form (latin1, "." as U+2024). */
-const labelBytes = (label: string): Buffer => Buffer.from(label.replaceAll('\u2024', '.').toLowerCase(), 'latin1');
+const labelBytes = (label: string): Buffer => Buffer.from(asciiLower(label.replaceAll('\u2024', '.')), 'latin1');
 const labelText = (b: Buffer): string => b.toString('latin1').replaceAll('.', '\u2024');
 
 /**
  * predecessorLabel is the greatest label below `label` in canonical order that
  * fits in `room` bytes: the last byte lowered by one (never onto an upper-case
  * letter, which sorts as lower case) and filled up with 0xff (RFC 4470 §4.1).
+ * The label's last byte is not zero (covering() handles those).
  */
 function predecessorLabel(label: string, room: number): string {
   const b = labelBytes(label);
-  const last = b[b.length - 1]!;
-  if (last === 0) return labelText(b.subarray(0, b.length - 1));
-  let dec = last - 1;
+  let dec = b[b.length - 1]! - 1;
   if (dec >= 0x41 && dec <= 0x5a) dec = 0x40;
   const out = Buffer.alloc(Math.max(room, b.length), 0xff);
   b.copy(out, 0, 0, b.length - 1);
@@ -350,5 +372,5 @@ function successor(name: string): string {
 
 function lowerName(name: string): string {
   const n = name.endsWith('.') ? name.slice(0, -1) : name;
-  return n.toLowerCase();
+  return asciiLower(n);
 }

@@ -41,6 +41,10 @@ import { canonicalRRset, labelCount } from './sign';
  *   nsec3ProvesNodata(qname, qtype, nsec3s, zone)    → RFC 5155 §8.5-8.7
  *   nsec3ProvesWildcardAnswer(qname, labels, nsec3s, zone) → RFC 5155 §8.8
  *   nsec3ProvesNoDs(name, nsec3s, zone)              → RFC 5155 §8.6 (matching NSEC3, or opt-out)
+ *
+ * Constants: DNSKEY_ZONE_FLAG (0x0100), NSEC3_MAX_ITERATIONS (150). Types: Rrsig,
+ * Dnskey, Ds, Nsec3, VerifyResult, DenialRecord, Proof. Names compare in the
+ * canonical order of RFC 4034 §6.1 on octets; only ASCII letters are folded.
  */
 
 /** DNSKEY flag bit 7, ZONE: the key may verify zone data (RFC 4034 §2.1.1). */

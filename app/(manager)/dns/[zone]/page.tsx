@@ -4,11 +4,12 @@ import Form from 'next/form';
 import Link from 'next/link';
 import { callApi, firstParam, requireOperator, seg } from '@/app/_lib/operator';
 import { DeleteZoneButton } from '@/components/dns/DeleteZoneButton';
+import { DnssecKeys } from '@/components/dns/DnssecKeys';
 import { ImportZoneForm } from '@/components/dns/ImportZoneForm';
 import { ZoneRecords } from '@/components/dns/ZoneRecords';
 import { zoneApi } from '@/components/dns/zoneApi';
 import { SUPPORTED_TYPES } from '@/lib/dns/presentation';
-import type { RRsetView, ZoneView } from '../actions';
+import type { DnssecZoneView, RRsetView, ZoneView } from '../actions';
 
 export const dynamic = 'force-dynamic';
 
@@ -42,9 +43,10 @@ export default async function ZonePage({ params, searchParams }: { params: Param
   const operator = await requireOperator();
   const zone = await zoneOf(params);
   const search = await searchParams;
-  const [summary, records] = await Promise.all([
+  const [summary, records, dnssec] = await Promise.all([
     callApi<ZoneView>(operator, 'GET', zoneApi(zone)),
     callApi<{ zone: string; serial: number; rrsets: RRsetView[] }>(operator, 'GET', zoneApi(zone, 'records')),
+    callApi<DnssecZoneView>(operator, 'GET', `/v1/dnssec/${encodeURIComponent(zone)}`),
   ]);
   if (!summary.ok || !records.ok) {
     const p = summary.problem ?? records.problem;
@@ -133,6 +135,19 @@ export default async function ZonePage({ params, searchParams }: { params: Param
           {matching.length > shown.length ? `; the first ${shown.length} are shown — narrow the filter to see the rest.` : '.'}
         </p>
         <ZoneRecords zone={z.name} rrsets={shown} types={WRITABLE_TYPES} readOnly={readOnly} />
+      </section>
+
+      <section aria-labelledby="dnssec-title">
+        <h2 id="dnssec-title">DNSSEC</h2>
+        {dnssec.ok ? (
+          <DnssecKeys view={dnssec.data} />
+        ) : (
+          <p className="muted" data-testid="dnssec-off">
+            {dnssec.problem?.code === 'dnssec_off'
+              ? 'Signing is off on this node ([dnssec] enabled = false): answers from this zone are not signed.'
+              : `The keys could not be read: ${dnssec.problem === undefined ? 'no answer' : problemText(dnssec.problem)}`}
+          </p>
+        )}
       </section>
 
       {!readOnly && (
