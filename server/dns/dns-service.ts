@@ -136,6 +136,22 @@ export class DnsService {
     );
     metrics.gauge('nekoq_dns_zones', 'Operator zones served', [], (set) => set({}, this.zones.list().length));
     if (this.resolver !== undefined) this.resolverMetrics(metrics, this.resolver, this.exchanger!);
+    const signer = this.signer;
+    if (signer !== undefined) {
+      metrics.counter('nekoq_dnssec_signatures_total', 'RRSIGs made by the online signer, and signature cache hits', ['result'], (set) => {
+        set({ result: 'made' }, signer.stats.signatures);
+        set({ result: 'cached' }, signer.stats.cacheHits);
+      });
+      metrics.gauge('nekoq_dnssec_cached_signatures', 'RRSIG RRsets held by the signature cache', [], (set) => set({}, signer.cachedSignatures));
+    }
+    const validator = this.resolver?.validator;
+    if (validator !== undefined) {
+      metrics.counter('nekoq_dnssec_validations_total', 'Resolved answers judged by the validator, by verdict (secure: AD; insecure: no AD; bogus: SERVFAIL unless CD)', ['verdict'], (set) => {
+        set({ verdict: 'secure' }, validator.stats.secure);
+        set({ verdict: 'insecure' }, validator.stats.insecure);
+        set({ verdict: 'bogus' }, validator.stats.bogus);
+      });
+    }
   }
 
   /** signedZones lists the zones the signer serves (internal form): the service zone and every operator zone. */

@@ -56,6 +56,8 @@ export class ZoneSigner {
   private readonly byObject = new WeakMap<RRset, CachedSig>();
   private readonly maxCached: number;
   private readonly views = new WeakMap<ZoneView, SignedView>();
+  /** NSECs made for one name asked about: signed each time, never cached (a flood of random names would fill the cache with them; the prebuilt answer keeps a repeat cheap). */
+  private readonly oneOff = new WeakSet<RRset>();
   private readonly dnskeys = new Map<string, { version: number; set: RRset; until: number }>();
   /** Counters for /metrics. */
   readonly stats = { signatures: 0, cacheHits: 0 };
@@ -102,15 +104,11 @@ export class ZoneSigner {
       return byObject;
     }
     const source = set.expandedFrom ?? set.name;
+    if (this.oneOff.has(set)) return this.sign(set, source, zone, keys, keyTags, now);
     const key = `${zone}\u0000${keyTags}\u0000${source}\u0000${set.name}\u0000${set.type}\u0000${set.ttl}\u0000${set.rdata.map((r) => r.toString('latin1')).join('\u0001')}`;
     let hit = this.cache.get(key);
     if (hit === undefined || now >= hit.refreshAt) {
-      const expiration = now + this.opts.validityMs - randomInt(0, Math.max(1, Math.floor(this.opts.refreshMs / 2)));
-      const validity = { inception: Math.floor((now - SKEW_MS) / 1000), expiration: Math.floor(expiration / 1000) };
-      const signed = source === set.name ? set : { ...set, name: source };
-      const rdata = keys.map((k) => signRRset(signed, k.key, zone, validity));
-      this.stats.signatures += rdata.length;
-      hit = { sigs: { name: set.name, type: TYPE.RRSIG, ttl: set.ttl, data: rdata, rdata }, refreshAt: expiration - this.opts.refreshMs, keyTags };
+      hit = this.sign(set, source, zone, keys, keyTags, now);
       if (this.cache.size >= this.maxCached) this.evict();
       this.cache.set(key, hit);
     } else {
@@ -118,6 +116,16 @@ export class ZoneSigner {
     }
     this.byObject.set(set, hit);
     return hit;
+  }
+
+  /** sign makes the RRSIGs over `set` (signed under `source`, its wildcard owner when expanded) with `keys`. */
+  private sign(set: RRset, source: string, zone: string, keys: readonly ZoneKey[], keyTags: string, now: number): CachedSig {
+    const expiration = now + this.opts.validityMs - randomInt(0, Math.max(1, Math.floor(this.opts.refreshMs / 2)));
+    const validity = { inception: Math.floor((now - SKEW_MS) / 1000), expiration: Math.floor(expiration / 1000) };
+    const signed = source === set.name ? set : { ...set, name: source };
+    const rdata = keys.map((k) => signRRset(signed, k.key, zone, validity));
+    this.stats.signatures += rdata.length;
+    return { sigs: { name: set.name, type: TYPE.RRSIG, ttl: set.ttl, data: rdata, rdata }, refreshAt: expiration - this.opts.refreshMs, keyTags };
   }
 
   private evict(): void {
@@ -191,6 +199,7 @@ export class ZoneSigner {
         if (set.expandedFrom === undefined) continue;
         const z = zoneOf(set.expandedFrom) ?? zone;
         const nsec = this.covering(z, nextCloser(set.name, parentName(set.expandedFrom)));
+        this.oneOff.add(nsec);
         if (!authority.some((s) => s.type === TYPE.NSEC && s.name === nsec.name)) authority.push(nsec, sign(nsec, z));
       }
     }
@@ -219,6 +228,7 @@ export class ZoneSigner {
     while (encloser !== zone.origin && !zone.exists(encloser)) encloser = parentName(encloser);
     const wildcard = encloser === '' ? '*' : `*.${encloser}`;
     const cover = this.covering(zone, nextCloser(name, encloser));
+    this.oneOff.add(cover);
     if (!nxdomain && zone.exists(wildcard)) return [cover, this.nsecAt(zone, wildcard)];
     return [cover, this.covering(zone, wildcard)];
   }
