@@ -54,7 +54,7 @@ export interface Message {
 }
 
 /** Types whose RDATA holds names that a sender may have compressed and that we therefore expand (RFC 3597 §4, RFC 4034 §6.2). */
-const NAME_LAYOUT = new Map<number, readonly ('name' | number)[]>([
+export const NAME_LAYOUT: ReadonlyMap<number, readonly ('name' | number)[]> = new Map<number, readonly ('name' | number)[]>([
   [TYPE.NS, ['name']],
   [3, ['name']], // MD
   [4, ['name']], // MF

@@ -1,6 +1,6 @@
 import { sign as cryptoSign } from 'node:crypto';
 import { CLASS, TYPE } from '../constants';
-import { asciiLower, nameToWire } from '../message';
+import { asciiLower, NAME_LAYOUT, nameToWire } from '../message';
 import type { RRset } from '../rrset';
 import { ALGORITHM, type SigningKey } from './keys';
 
@@ -13,30 +13,12 @@ import { ALGORITHM, type SigningKey } from './keys';
 /**
  * Where names sit in the RDATA of the types whose embedded names are lowered in
  * the canonical form (RFC 4034 §6.2 item 3; NSEC and RRSIG are left as they are,
- * RFC 6840 §5.1): a fixed number of bytes, a name, or character-strings.
+ * RFC 6840 §5.1): a fixed number of bytes, a name, or character-strings. The
+ * types whose names a sender may compress (message.ts), plus NAPTR, whose
+ * replacement name is never compressed but is lowered all the same.
  */
 type Field = number | 'name' | 'string';
-const NAME_FIELDS = new Map<number, readonly Field[]>([
-  [TYPE.NS, ['name']],
-  [3, ['name']], // MD
-  [4, ['name']], // MF
-  [TYPE.CNAME, ['name']],
-  [TYPE.SOA, ['name', 'name']],
-  [7, ['name']], // MB
-  [8, ['name']], // MG
-  [9, ['name']], // MR
-  [TYPE.PTR, ['name']],
-  [14, ['name', 'name']], // MINFO
-  [TYPE.MX, [2, 'name']],
-  [TYPE.RP, ['name', 'name']],
-  [18, [2, 'name']], // AFSDB
-  [21, [2, 'name']], // RT
-  [26, [2, 'name', 'name']], // PX
-  [TYPE.NAPTR, [4, 'string', 'string', 'string', 'name']],
-  [36, [2, 'name']], // KX
-  [TYPE.SRV, [6, 'name']],
-  [TYPE.DNAME, ['name']],
-]);
+const NAME_FIELDS = new Map<number, readonly Field[]>([...NAME_LAYOUT, [TYPE.NAPTR, [4, 'string', 'string', 'string', 'name']]]);
 
 /** canonicalRdata lowers the ASCII letters of the names inside RDATA where RFC 4034 §6.2 asks for it; other RDATA is returned as it is. */
 export function canonicalRdata(type: number, rdata: Buffer): Buffer {
