@@ -2,7 +2,7 @@ import { answerFromZone, deepestZone } from './authority';
 import { CLASS, RCODE, TYPE } from './constants';
 import type { ZoneSigner } from './dnssec/signer';
 import type { Query, Response } from './wire';
-import type { ZoneSource } from './zone';
+import { parentName, type ZoneSource } from './zone';
 
 /**
  * # The query engine contract
@@ -76,8 +76,10 @@ export function localDataStage(sources: readonly ZoneSource[], signer?: ZoneSign
   return {
     name: 'local data',
     answer(query) {
-      const zone = local.zoneFor(query.name);
+      let zone = local.zoneFor(query.name);
       if (zone === undefined) return undefined;
+      // DS lives on the parent's side of a cut (RFC 4035 §3.1.4.1): at a zone's apex it is the parent's to answer, when the parent is local too.
+      if (query.type === TYPE.DS && query.name === zone.origin && query.name !== '') zone = local.zoneFor(parentName(query.name)) ?? zone;
       let response = answerFromZone(local, zone, query.name, query.type);
       let until = Infinity;
       for (const section of [response.answer, response.authority, response.additional]) {

@@ -74,6 +74,9 @@ export interface KeyringOptions {
   readonly now?: () => number;
 }
 
+/** How long the keys of a zone no longer served are kept. */
+const UNSERVED_GRACE_MS = 86_400_000;
+
 /** RolloverError: a rollover cannot start now (one is under way). */
 export class RolloverError extends Error {}
 
@@ -83,6 +86,8 @@ export class Keyring {
   /** Grows with every key change; signers cache by it. */
   version = 0;
   private readonly listeners: (() => void)[] = [];
+  /** Zones seen unserved by maintain(), and since when. */
+  private readonly unserved = new Map<string, number>();
 
   constructor(
     private readonly journal: KeyJournal,
@@ -157,10 +162,13 @@ export class Keyring {
 
   /** signers returns the keys that sign at `now`: every active KSK (for DNSKEY) and the newest active ZSK. */
   signers(zone: string, now = this.now()): { ksks: ZoneKey[]; zsk: ZoneKey } {
-    const active = this.keys(zone).filter((k) => k.activateAt <= now && (k.inactiveAt === null || now < k.inactiveAt));
+    const keys = this.keys(zone);
+    const active = keys.filter((k) => k.activateAt <= now && (k.inactiveAt === null || now < k.inactiveAt));
+    // Never without a signer: should the clock step back before a key's activation, the newest key of the role signs.
+    const newest = (role: KeyRole) => keys.filter((k) => k.role === role).sort((a, b) => b.activateAt - a.activateAt);
     const ksks = active.filter((k) => k.role === 'ksk');
     const zsks = active.filter((k) => k.role === 'zsk').sort((a, b) => b.activateAt - a.activateAt);
-    return { ksks, zsk: zsks[0]! };
+    return { ksks: ksks.length > 0 ? ksks : newest('ksk').slice(0, 1), zsk: zsks[0] ?? newest('zsk')[0]! };
   }
 
   /** nextChange is the first key time after `now` in the zone (an answer built now may be served until then); Infinity when none. */
@@ -202,20 +210,31 @@ export class Keyring {
   /**
    * maintain forgets keys whose removal time has passed and starts the rollover
    * of every ZSK older than zsk_lifetime; `zones` are the zones being served
-   * (the keys of a deleted zone are dropped).
+   * (the keys of a zone unserved for a day are dropped).
    */
   maintain(zones: readonly string[], now = this.now()): void {
     let changed = false;
     const served = new Set(zones);
+    for (const zone of served) this.unserved.delete(zone);
     for (const [zone, l] of this.byZone) {
+      // The keys of a zone no longer served go after a day: a zone deleted by mistake and made again keeps its DS.
+      let gone = false;
+      if (!served.has(zone)) {
+        const since = this.unserved.get(zone);
+        if (since === undefined) this.unserved.set(zone, now);
+        gone = since !== undefined && now - since >= UNSERVED_GRACE_MS;
+      }
       for (const k of [...l]) {
-        if ((k.removeAt !== null && k.removeAt <= now) || !served.has(zone)) {
+        if ((k.removeAt !== null && k.removeAt <= now) || gone) {
           this.journal.remove(zone, k.keyTag, k.createdAt);
           this.replace(zone, k, undefined);
           changed = true;
         }
       }
-      if (l.length === 0) this.byZone.delete(zone);
+      if (l.length === 0) {
+        this.byZone.delete(zone);
+        this.unserved.delete(zone);
+      }
     }
     if (changed) this.changed();
     if (this.opts.zskLifetimeMs > 0) {

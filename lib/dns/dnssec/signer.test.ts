@@ -26,6 +26,10 @@ function zone(): Zone {
     makeRRset('a.lies.test', TYPE.A, 300, ['192.0.2.1']),
     makeRRset('x.a.lies.test', TYPE.TXT, 300, [['below a']]),
     makeRRset('b.c.lies.test', TYPE.A, 300, ['192.0.2.2']),
+    makeRRset('*.w.lies.test', TYPE.A, 300, ['192.0.2.7']),
+    makeRRset('tochild.lies.test', TYPE.CNAME, 300, ['www.child.lies.test']),
+    makeRRset('child.lies.test', TYPE.NS, 300, ['ns.child.lies.test']),
+    makeRRset('ns.child.lies.test', TYPE.A, 300, ['192.0.2.54']),
   ]);
 }
 
@@ -134,4 +138,29 @@ test('the keyring: keys made once, pre-publication ZSK rollover by time, old key
   const again = new Keyring(journal, { algorithm: ALGORITHM.ECDSAP256SHA256, dnskeyTtl: 60, propagationDelayMs: 1000, zskLifetimeMs: 0, maxTtl: () => 3600, now: () => t });
   assert.equal(again.signers(ORIGIN).zsk.keyTag, fresh.keyTag);
   assert.equal(journal.rows.length, 2);
+});
+
+test('a CNAME into a delegation ends in a referral: the child NS unsigned, the parent NSEC proving no DS; one wildcard signature for every name', () => {
+  const { ask, signer } = setup();
+  const dnskeys = signer.dnskeySet(ORIGIN).rdata;
+  const r = ask('tochild.lies.test', TYPE.A);
+  checkSigs(r.answer, dnskeys);
+  const ns = r.authority.findIndex((s) => s.type === TYPE.NS);
+  assert.ok(ns >= 0 && r.authority[ns]!.name === 'child.lies.test');
+  assert.ok(!r.authority.some((s) => s.type === TYPE.RRSIG && s.name === 'child.lies.test' && s.rdata.some((x) => x.readUInt16BE(0) === TYPE.NS)), 'no RRSIG over the child NS');
+  const nsec = r.authority.filter((s) => s.type === TYPE.NSEC);
+  assert.deepEqual(
+    nsec.map((s) => s.name),
+    ['child.lies.test'],
+    'only the NSEC at the cut, no denial of the target',
+  );
+  assert.ok(!r.additional.some((s) => s.type === TYPE.RRSIG && s.name === 'ns.child.lies.test'), 'glue unsigned');
+  const before = signer.stats.signatures;
+  ask('one.w.lies.test', TYPE.A);
+  const first = signer.stats.signatures - before;
+  ask('two.w.lies.test', TYPE.A);
+  assert.equal(signer.stats.signatures - before - first, 1, 'a second name under the wildcard costs only its own NSEC');
+  const w = ask('two.w.lies.test', TYPE.A);
+  checkSigs(w.answer, dnskeys);
+  assert.equal(w.answer[1]!.name, 'two.w.lies.test');
 });

@@ -105,7 +105,7 @@ export class ZoneSigner {
     }
     const source = set.expandedFrom ?? set.name;
     if (this.oneOff.has(set)) return this.sign(set, source, zone, keys, keyTags, now);
-    const key = `${zone}\u0000${keyTags}\u0000${source}\u0000${set.name}\u0000${set.type}\u0000${set.ttl}\u0000${set.rdata.map((r) => r.toString('latin1')).join('\u0001')}`;
+    const key = `${zone}\u0000${keyTags}\u0000${source}\u0000${set.type}\u0000${set.ttl}\u0000${set.rdata.map((r) => r.toString('latin1')).join('\u0001')}`;
     let hit = this.cache.get(key);
     if (hit === undefined || now >= hit.refreshAt) {
       hit = this.sign(set, source, zone, keys, keyTags, now);
@@ -114,6 +114,8 @@ export class ZoneSigner {
     } else {
       this.stats.cacheHits++;
     }
+    // One signature serves every name a wildcard answers for: the RRSIG takes the name asked about.
+    if (hit.sigs.name !== set.name) hit = { ...hit, sigs: { ...hit.sigs, name: set.name } };
     this.byObject.set(set, hit);
     return hit;
   }
@@ -153,16 +155,32 @@ export class ZoneSigner {
       if (s.refreshAt < until) until = s.refreshAt;
       return s.sigs;
     };
-    const zoneOf = (name: string): ZoneView | undefined => {
+    // The zone whose data a set is (and which signs it): none for a child's NS or glue at or below a cut; a DS belongs to the parent's side.
+    const zoneOf = (set: RRset, name = set.name): ZoneView | undefined => {
       const z = local.zoneFor(name);
-      return z !== undefined && inZone(name, z.origin) && belowCut(z, name) === undefined ? z : undefined;
+      if (z === undefined || !inZone(name, z.origin)) return undefined;
+      const cut = belowCut(z, name);
+      if (cut !== undefined) return undefined;
+      if (name !== z.origin && set.type !== TYPE.DS && z.node(name)?.has(TYPE.NS) === true) return undefined;
+      return z;
     };
+    /** The proof a referral needs: the DS (signed) or the NSEC at the cut that shows there is none (RFC 4035 §3.1.4). */
+    const cutProof = (ns: RRset, out: RRset[]) => {
+      const parent = local.zoneFor(ns.name) ?? zone;
+      const ds = parent.node(ns.name)?.get(TYPE.DS);
+      if (ds !== undefined) out.push(ds, sign(ds, parent));
+      else {
+        const nsec = this.nsecAt(parent, ns.name);
+        out.push(nsec, sign(nsec, parent));
+      }
+    };
+    const isCut = (set: RRset) => set.type === TYPE.NS && set.name !== (local.zoneFor(set.name)?.origin ?? set.name);
     const answer: RRset[] = [];
     let last = qname;
     let lastZone = zone;
     for (const set of response.answer) {
       answer.push(set);
-      const z = zoneOf(set.name) ?? zone;
+      const z = zoneOf(set) ?? zone;
       answer.push(sign(set, z));
       if (set.type === TYPE.CNAME && set.name === last && qtype !== TYPE.CNAME) {
         last = lowerName(set.data[0] as string);
@@ -171,23 +189,17 @@ export class ZoneSigner {
     }
     const authority: RRset[] = [];
     const extra: RRset[] = [];
-    const referral = !response.aa && response.answer.length === 0 && response.authority.some((s) => s.type === TYPE.NS);
-    if (referral) {
-      // The child's NS is not signed; the parent proves the DS, or its absence (RFC 4035 §3.1.4).
+    // A referral, alone or at the end of a CNAME chain: the child's NS unsigned, with the parent's proof about DS.
+    const cuts = response.authority.filter(isCut);
+    if (cuts.length > 0) {
       for (const set of response.authority) {
         authority.push(set);
-        if (set.type !== TYPE.NS) continue;
-        const ds = zone.node(set.name)?.get(TYPE.DS);
-        if (ds !== undefined) authority.push(ds, sign(ds, zone));
-        else {
-          const nsec = this.nsecAt(zone, set.name);
-          authority.push(nsec, sign(nsec, zone));
-        }
+        if (isCut(set)) cutProof(set, authority);
       }
     } else {
       for (const set of response.authority) {
         authority.push(set);
-        const z = zoneOf(set.name);
+        const z = zoneOf(set);
         if (z !== undefined) authority.push(sign(set, z));
       }
       // Why the answer ends where it does: NXDOMAIN, NODATA, or a wildcard that had to be used.
@@ -195,17 +207,17 @@ export class ZoneSigner {
       if (denial) {
         for (const nsec of this.denial(lastZone, last, response.rcode === RCODE.NXDOMAIN)) authority.push(nsec, sign(nsec, lastZone));
       }
-      for (const set of response.answer) {
-        if (set.expandedFrom === undefined) continue;
-        const z = zoneOf(set.expandedFrom) ?? zone;
-        const nsec = this.covering(z, nextCloser(set.name, parentName(set.expandedFrom)));
-        this.oneOff.add(nsec);
-        if (!authority.some((s) => s.type === TYPE.NSEC && s.name === nsec.name)) authority.push(nsec, sign(nsec, z));
-      }
+    }
+    for (const set of response.answer) {
+      if (set.expandedFrom === undefined) continue;
+      const z = zoneOf(set, set.expandedFrom) ?? zone;
+      const nsec = this.covering(z, nextCloser(set.name, parentName(set.expandedFrom)));
+      this.oneOff.add(nsec);
+      if (!authority.some((s) => s.type === TYPE.NSEC && s.name === nsec.name)) authority.push(nsec, sign(nsec, z));
     }
     for (const set of response.additional) {
       extra.push(set);
-      const z = zoneOf(set.name);
+      const z = zoneOf(set);
       if (z !== undefined) extra.push(sign(set, z));
     }
     const keysUntil = this.keyring.nextChange(zone.origin, now);

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { RCODE, TYPE } from '../constants';
 import { decodeMessage, encodeQuery, groupRRsets, nameToWire, type Message } from '../message';
 import type { RRset } from '../rrset';
@@ -171,7 +172,7 @@ export class Resolver {
     const r = this.chainFromCache(name, type, false);
     if (r === undefined || this.validator === undefined) return r;
     // Cached data is served only with a verdict; without one it is validated first (resolve).
-    const verdict = this.validator.verdictFor(name, type);
+    const verdict = this.validator.verdictFor(name, type, r);
     return verdict === undefined ? undefined : { ...r, security: verdict.security, reason: verdict.reason };
   }
 
@@ -218,7 +219,12 @@ export class Resolver {
     const p = this.follow(name, type, budget, 0)
       .then(async (r) => {
         if (this.validator === undefined || r.rcode === RCODE.SERVFAIL) return r;
-        const v = await this.validator.validate(name, type, r);
+        // Validation has the query's time budget too: a key lookup that never ends must not hold the slot.
+        const left = Math.max(1, budget.deadline - this.now());
+        const stop = new AbortController();
+        const timedOut = delay(left, undefined, { signal: stop.signal }).catch(() => undefined);
+        const v = await Promise.race([this.validator.validate(name, type, r), timedOut]).finally(() => stop.abort());
+        if (v === undefined) return { rcode: RCODE.SERVFAIL, answer: [], authority: [], reason: `validation took longer than ${this.opts.timeoutMs} ms` };
         return { ...r, security: v.security, reason: v.reason };
       })
       .catch((err: unknown): Resolution => ({ rcode: RCODE.SERVFAIL, answer: [], authority: [], reason: `internal error: ${(err as Error).message}` }))
@@ -251,7 +257,12 @@ export class Resolver {
 
   /** staleOr returns a stale answer from the cache (RFC 8767) when serve-stale is on and one is held, else `failure`. */
   private staleOr(name: string, type: number, failure: Resolution): Resolution {
-    const cached = this.opts.serveStale ? this.chainFromCache(name, type, true) : undefined;
+    let cached = this.opts.serveStale ? this.chainFromCache(name, type, true) : undefined;
+    if (cached !== undefined && this.validator !== undefined) {
+      // Stale data is served only with the verdict it had: never unvalidated.
+      const verdict = this.validator.verdictFor(name, type, cached, true);
+      cached = verdict === undefined ? undefined : { ...cached, security: verdict.security, reason: verdict.reason };
+    }
     if (cached === undefined) return failure;
     if (cached.stale === true) this.stats.staleAnswers++;
     return cached;

@@ -16,6 +16,7 @@ import {
   type DenialRecord,
   type Proof,
 } from '../dnssec/verify';
+import { labelCount } from '../dnssec/sign';
 import type { RRset } from '../rrset';
 import { inZone, parentName } from '../zone';
 import type { Resolution } from './resolver';
@@ -42,6 +43,11 @@ export interface Verdict {
   readonly until: number;
 }
 
+/** A verdict as held: tied to the very records it judged (their RDATA arrays, shared by the cache's copies). */
+interface HeldVerdict extends Verdict {
+  readonly data: readonly (readonly Buffer[])[];
+}
+
 /** A zone's key state: its verified DNSKEYs when secure. */
 type KeyState = { readonly security: 'secure'; readonly keys: readonly Buffer[]; readonly until: number } | { readonly security: 'insecure' | 'bogus'; readonly reason: string; readonly until: number };
 
@@ -51,11 +57,22 @@ export type Fetch = (name: string, type: number) => Promise<Resolution>;
 /** How long a bogus key state or verdict is kept (RFC 4035 §4.7 suggests limiting the retries of bogus data). */
 const BOGUS_HOLD_MS = 30_000;
 const MAX_HELD = 50_000;
+/** A verdict is held at most this long, whatever the TTLs. */
+const MAX_VERDICT_MS = 3_600_000;
+/**
+ * Work bounds against KeyTrap-style responses (CVE-2023-50387, -50868): RRSIGs
+ * tried per RRset, keys tried per RRSIG (key-tag collisions), NSEC/NSEC3 RRsets
+ * and signatures looked at per proof.
+ */
+const MAX_SIGS_PER_SET = 8;
+const MAX_KEYS_PER_TAG = 4;
+const MAX_DENIAL_SETS = 16;
+const MAX_SIGS_PER_DENIAL = 2;
 
 export class Validator {
   private readonly keyStates = new Map<string, KeyState>();
   private readonly pending = new Map<string, Promise<KeyState>>();
-  private readonly verdicts = new Map<string, Verdict>();
+  private readonly verdicts = new Map<string, HeldVerdict>();
   readonly stats = { secure: 0, insecure: 0, bogus: 0 };
 
   constructor(
@@ -64,14 +81,20 @@ export class Validator {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** verdictFor is the remembered verdict about the answer to (name, type), if still valid. */
-  verdictFor(name: string, type: number): Verdict | undefined {
+  /**
+   * verdictFor is the remembered verdict about `r`, the answer to (name, type),
+   * if still valid and about these very records: data replaced in the cache since
+   * (by a later response, spoofed or not) has no verdict until validated again.
+   * With `allowExpired` (serve-stale), a verdict past its time still counts.
+   */
+  verdictFor(name: string, type: number, r: Resolution, allowExpired = false): Verdict | undefined {
     const key = `${type}/${name}`;
     const v = this.verdicts.get(key);
     if (v === undefined) return undefined;
-    if (v.until > this.now()) return v;
-    this.verdicts.delete(key);
-    return undefined;
+    if (v.until <= this.now() && !allowExpired) return undefined;
+    const data = dataOf(r);
+    if (data.length !== v.data.length || data.some((d, i) => d !== v.data[i])) return undefined;
+    return v;
   }
 
   /** flush forgets every key state and verdict (with a cache flush). */
@@ -88,9 +111,10 @@ export class Validator {
     } catch (err) {
       v = { security: 'bogus', reason: `validation failed: ${(err as Error).message}`, until: this.now() + BOGUS_HOLD_MS };
     }
+    v = { ...v, until: Math.min(v.until, this.now() + MAX_VERDICT_MS) };
     this.stats[v.security]++;
     if (this.verdicts.size >= MAX_HELD) this.verdicts.delete(this.verdicts.keys().next().value as string);
-    this.verdicts.set(`${type}/${name}`, v);
+    this.verdicts.set(`${type}/${name}`, { ...v, data: dataOf(r) });
     return v;
   }
 
@@ -141,24 +165,38 @@ export class Validator {
    * its name is proven to lie in an unsigned zone.
    */
   private async checkSet(set: RRset): Promise<{ security: Security; reason: string; zone: string; wildcard: boolean; wildcardLabels: number }> {
-    const sigs = set.sigs ?? [];
+    // Only an RRSIG by a zone at or above the owner (strictly above, for DS: the parent's side) can vouch for it (RFC 4035 §5.3.1).
+    const sigs = (set.sigs ?? []).filter((sig) => {
+      try {
+        const signer = parseRrsig(sig).signer;
+        return inZone(set.name, signer) && (set.type !== TYPE.DS || signer !== set.name);
+      } catch {
+        return false;
+      }
+    });
     if (sigs.length === 0) {
       // A DS RRset belongs to the parent's side of the cut (RFC 4035 §2.4).
       const s = await this.securityOfName(set.type === TYPE.DS ? parentName(set.name) : set.name);
       if (s.security === 'secure') return { security: 'bogus', reason: `no RRSIG over ${set.name}/${set.type} in a signed zone`, zone: '', wildcard: false, wildcardLabels: 0 };
       return { security: s.security, reason: s.reason ?? '', zone: '', wildcard: false, wildcardLabels: 0 };
     }
-    const signer = parseRrsig(sigs[0]!).signer;
+    // The deepest signer named is the zone (a set is signed by one zone; other signers' RRSIGs are ignored).
+    let signer = '';
+    for (const sig of sigs) {
+      const sn = parseRrsig(sig).signer;
+      if (sn.length > signer.length || (signer === '' && sn !== '')) signer = sn;
+    }
     const keys = await this.keysOf(signer);
     if (keys.security !== 'secure') return { security: keys.security, reason: keys.reason, zone: signer, wildcard: false, wildcardLabels: 0 };
     const reasons: string[] = [];
     const nowSec = Math.floor(this.now() / 1000);
-    for (const sig of sigs) {
-      const result = verifyRRset(set, sig, keys.keys, signer, nowSec);
+    for (const sig of sigs.filter((x) => parseRrsig(x).signer === signer).slice(0, MAX_SIGS_PER_SET)) {
+      const tag = parseRrsig(sig).keyTag;
+      const candidates = keys.keys.filter((k) => keyTagOf(k) === tag).slice(0, MAX_KEYS_PER_TAG);
+      const result = verifyRRset(set, sig, candidates, signer, nowSec);
       if (result === 'ok') {
         const labels = parseRrsig(sig).labels;
-        const owned = set.name === '' ? 0 : set.name.split('.').length;
-        return { security: 'secure', reason: '', zone: signer, wildcard: labels < owned, wildcardLabels: labels };
+        return { security: 'secure', reason: '', zone: signer, wildcard: labels < labelCount(set.name), wildcardLabels: labels };
       }
       reasons.push(result);
     }
@@ -170,7 +208,9 @@ export class Validator {
     const keys = await this.keysOf(zone);
     if (keys.security !== 'secure') return [];
     const nowSec = Math.floor(this.now() / 1000);
-    return (set.denial ?? []).filter((n) => inZone(n.name, zone) && (n.sigs ?? []).some((sig) => verifyRRset(n, sig, keys.keys, zone, nowSec) === 'ok'));
+    return (set.denial ?? [])
+      .slice(0, MAX_DENIAL_SETS)
+      .filter((n) => inZone(n.name, zone) && (n.sigs ?? []).slice(0, MAX_SIGS_PER_DENIAL).some((sig) => verifyRRset(n, sig, keys.keys.filter((k) => keyTagOf(k) === sigTag(sig)).slice(0, MAX_KEYS_PER_TAG), zone, nowSec) === 'ok'));
   }
 
   /** anchorFor is the deepest trust anchor at or above `name`. */
@@ -247,6 +287,8 @@ export class Validator {
         if (r.rcode === RCODE.SERVFAIL) return bogus(`DS of ${zone}: ${r.reason ?? 'SERVFAIL'}`);
         const soa = r.authority.find((s) => s.type === TYPE.SOA);
         if (soa === undefined) return bogus(`no DS for ${zone} and no signed denial`);
+        // The denial must come from the parent's side of the cut (RFC 4035 §3.1.4.1): a child-side answer proves nothing about DS.
+        if (soa.name === zone || !inZone(zone, soa.name)) return bogus(`the DS denial for ${zone} comes from ${soa.name || '.'}, not its parent`);
         const checked = await this.checkSet(soa);
         if (checked.security !== 'secure') return checked.security === 'insecure' ? { security: 'insecure', reason: checked.reason, until: now + soa.ttl * 1000 } : bogus(checked.reason);
         const d = records(await this.verifiedDenial(soa, checked.zone));
@@ -302,6 +344,26 @@ function records(sets: readonly RRset[]): Records {
 const proveNxdomain = (name: string, d: Records, zone: string): Proof => (d.nsec3.length > 0 ? nsec3ProvesNxdomain(name, d.nsec3, zone) : provesNxdomain(name, d.nsec, zone));
 const proveNodata = (name: string, type: number, d: Records, zone: string): Proof =>
   d.nsec3.length > 0 ? nsec3ProvesNodata(name, type, d.nsec3, zone) : provesNodata(name, type, d.nsec, zone);
+
+/** dataOf lists the RDATA arrays of a resolution's sets (and their proofs): a verdict is about these very records. */
+function dataOf(r: Resolution): (readonly Buffer[])[] {
+  const out: (readonly Buffer[])[] = [];
+  for (const set of [...r.answer, ...r.authority]) {
+    out.push(set.rdata);
+    for (const d of set.denial ?? []) out.push(d.rdata);
+  }
+  return out;
+}
+
+const tagCache = new WeakMap<Buffer, number>();
+/** keyTagOf is a DNSKEY RDATA's key tag (remembered per buffer). */
+function keyTagOf(dnskey: Buffer): number {
+  let t = tagCache.get(dnskey);
+  if (t === undefined) tagCache.set(dnskey, (t = parseDnskey(dnskey).keyTag));
+  return t;
+}
+
+const sigTag = (rrsig: Buffer): number => (rrsig.length >= 18 ? rrsig.readUInt16BE(16) : -1);
 
 /** lastName follows the CNAME chain of an answer from `name` to the name it ends at. */
 function lastName(name: string, answer: readonly RRset[]): string {
