@@ -150,7 +150,9 @@ export class ZoneSigner {
    */
   signResponse(local: ZoneSource, zone: ZoneView, qname: string, qtype: number, response: Response, now = this.now()): Signed {
     let until = Infinity;
+    const zonesUsed = new Set<string>([zone.origin]);
     const sign = (set: RRset, z: ZoneView): RRset => {
+      zonesUsed.add(z.origin);
       const s = this.signatures(set, z.origin, now);
       if (s.refreshAt < until) until = s.refreshAt;
       return s.sigs;
@@ -220,7 +222,8 @@ export class ZoneSigner {
       const z = zoneOf(set);
       if (z !== undefined) extra.push(sign(set, z));
     }
-    const keysUntil = this.keyring.nextChange(zone.origin, now);
+    let keysUntil = Infinity;
+    for (const origin of zonesUsed) keysUntil = Math.min(keysUntil, this.keyring.nextChange(origin, now));
     return { response: { ...response, answer, authority, additional: extra }, until: Math.min(until, keysUntil) };
   }
 
