@@ -143,7 +143,7 @@ export class RunningAppliance {
           },
         }),
         ...resolverRoutes({ config: config.recursion, resolver: dns.resolver, flush: (name, subtree) => dns.flushResolver(name, subtree) }),
-        ...dnssecRoutes({ config: config.dnssec, signer: dns.signer, zones: () => dns.signedZones() }),
+        ...dnssecRoutes({ config: config.dnssec, signer: dns.signer, zones: () => dns.signedZones(), validating: dns.resolver?.validator !== undefined }),
         ...dohRoutes(dns.responder),
       ],
       { tokens: new TokenTable(secrets.tokens), metrics, log: log.child({ service: 'http' }) },

@@ -82,7 +82,7 @@ export default async function DnsPage() {
         <section aria-labelledby="dnssec-title">
           <h2 id="dnssec-title">DNSSEC</h2>
           <p className="muted" data-testid="dnssec-summary">
-            Signing {dnssec.data.enabled ? 'on' : 'off'} ([dnssec] enabled); the resolver {dnssec.data.validating ? 'validates' : 'does not validate'} ([dnssec] trust_anchors).
+            Signing {dnssec.data.enabled ? 'on' : 'off'} ([dnssec] enabled); the resolver {dnssec.data.validating ? 'validates' : 'does not validate'} ([recursion] mode and [dnssec] trust_anchors).
             {dnssec.data.enabled && ' Give each zone’s parent its DS records; a zone’s page shows its keys and starts ZSK rollovers.'}
           </p>
           {dnssec.data.zones.length > 0 && (

@@ -1,3 +1,4 @@
+import { TYPE } from '../../../lib/dns/constants';
 import { RolloverError, type KeyInfo } from '../../../lib/dns/dnssec/keyring';
 import type { ZoneSigner } from '../../../lib/dns/dnssec/signer';
 import { formatName } from '../../../lib/dns/presentation';
@@ -12,6 +13,8 @@ export interface DnssecRouteDeps {
   readonly signer: ZoneSigner | undefined;
   /** The zones signed (internal form): the service zone and the operator zones. */
   readonly zones: () => string[];
+  /** Whether the resolver validates (recursion on and trust anchors given). */
+  readonly validating: boolean;
 }
 
 /**
@@ -45,8 +48,8 @@ export function dnssecRoutes(deps: DnssecRouteDeps): Route[] {
           signatureValidityMs: c.signatureValidityMs,
           signatureRefreshMs: c.signatureRefreshMs,
           dnskeyTtl: c.dnskeyTtl,
-          validating: c.trustAnchors.length > 0,
-          trustAnchors: c.trustAnchors.map((a) => ({ owner: formatName(a.owner), type: a.type === 43 ? 'DS' : 'DNSKEY', keyTag: a.keyTag, algorithm: a.algorithm })),
+          validating: deps.validating,
+          trustAnchors: c.trustAnchors.map((a) => ({ owner: formatName(a.owner), type: a.type === TYPE.DS ? 'DS' : 'DNSKEY', keyTag: a.keyTag, algorithm: a.algorithm })),
         };
         if (s === undefined) return { status: 200, body: { ...settings, zones: [] } };
         return { status: 200, body: { ...settings, signatures: { cached: s.cachedSignatures, ...s.stats }, zones: deps.zones().map((z) => zoneBody(z, s.keyring.info(z))) } };
