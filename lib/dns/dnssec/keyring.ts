@@ -74,6 +74,8 @@ export interface KeyringOptions {
   readonly now?: () => number;
 }
 
+const FIRST_KEYS_BACKDATE_MS = 3_600_000;
+
 /** How long the keys of a zone no longer served are kept. */
 const UNSERVED_GRACE_MS = 86_400_000;
 
@@ -121,8 +123,10 @@ export class Keyring {
         this.journal.remove(zone, k.keyTag, k.createdAt);
         this.replace(zone, k, undefined);
       }
-      const now = this.now();
-      for (const role of ['ksk', 'zsk'] as const) if (!l.some((k) => k.role === role)) this.add(zone, role, now, now);
+      // A zone's first keys count from an hour back (like a signature's inception): a caller that took
+      // its `now` a moment before asking must find them published and active, never a zone without keys.
+      const since = this.now() - FIRST_KEYS_BACKDATE_MS;
+      for (const role of ['ksk', 'zsk'] as const) if (!l.some((k) => k.role === role)) this.add(zone, role, since, since);
       this.changed();
     }
     return l;
