@@ -33,19 +33,19 @@ interface Signed {
 }
 
 /** signZone makes a KSK and a ZSK with ldns-keygen, signs the zone with ldns-signzone (NSEC, or NSEC3 without salt or extra iterations), and spoils the RRSIG of tampered.<zone>. */
-async function signZone(dir: string, zone: string, nsec3: boolean): Promise<Signed> {
+async function signZone(dir: string, zone: string, nsec3: boolean, extra = ''): Promise<Signed> {
   const run = async (tool: string, args: string[]) => {
     const r = await runTool(tool, args);
     if (r.code !== 0) throw new Error(`${tool} ${args.join(' ')}: ${r.stderr}`);
     return r.stdout.trim();
   };
   const file = join(dir, `${zone}.zone`);
-  writeFileSync(file, zoneText(zone));
+  writeFileSync(file, zoneText(zone) + extra);
   const ksk = join(dir, await run('sh', ['-c', `cd ${dir} && ldns-keygen -a ECDSAP256SHA256 -k ${zone}`]));
   const zsk = join(dir, await run('sh', ['-c', `cd ${dir} && ldns-keygen -a ECDSAP256SHA256 ${zone}`]));
   await run('ldns-signzone', [...(nsec3 ? ['-n', '-t', '0'] : []), '-f', `${file}.signed`, file, ksk, zsk]);
   const signed = readFileSync(`${file}.signed`, 'utf8');
-  const spoiled = signed.replace(new RegExp(`^(tampered\\.${zone.replace('.', '\\.')}\\.\\s+\\d+\\s+IN\\s+RRSIG\\s+A .* )([A-Za-z0-9+/])([A-Za-z0-9+/]{3})`, 'm'), (_m, head: string, c: string, rest: string) => `${head}${c === 'A' ? 'B' : 'A'}${rest}`);
+  const spoiled = signed.replace(new RegExp(`^(tampered\\.${zone.replaceAll('.', '\\.')}\\.\\s+\\d+\\s+IN\\s+RRSIG\\s+A .* )([A-Za-z0-9+/])([A-Za-z0-9+/]{3})`, 'm'), (_m, head: string, c: string, rest: string) => `${head}${c === 'A' ? 'B' : 'A'}${rest}`);
   assert.notEqual(spoiled, signed, 'the RRSIG of tampered was found and changed');
   writeFileSync(`${file}.signed`, spoiled);
   const ds = (await run('ldns-key2ds', ['-n', '-2', `${ksk}.key`])).split('\n')[0]!;
@@ -143,5 +143,57 @@ trust_anchors = ${JSON.stringify(anchors)}
     const outside = await ask('good.nsec3.test', 'A', { server });
     assert.equal(outside.rcode, 'NOERROR', 'no anchor above nsec3.test: answered, insecure');
     assert.ok(!outside.flags.includes('ad'));
+  });
+});
+
+describe('validating resolver: a chain of trust through DS records (ldns-signed parent and children on NSD)', () => {
+  let dir: string;
+  let nsd: NsdServer;
+  let app: ApplianceProcess;
+  let dns: { host: string; port: number };
+
+  before(async () => {
+    dir = tempDir('nekoq-chain-');
+    // Children first: the parent carries their DS records.
+    const sec = await signZone(dir, 'sec.top.test', false);
+    const bad = await signZone(dir, 'bad.top.test', true);
+    const ins = join(dir, 'ins.top.test.zone');
+    writeFileSync(ins, zoneText('ins.top.test'));
+    const wrongDs = bad.ds.replace(/[0-9a-f]{8}$/i, '00000000');
+    const delegations = ['sec', 'ins', 'bad'].map((c) => `${c} IN NS ns.${c}\nns.${c} IN A 127.0.0.1\n`).join('') + `${sec.ds}\n${wrongDs}\n`;
+    const top = await signZone(dir, 'top.test', true, delegations);
+    nsd = await startNsd([top, sec, bad, { zone: 'ins.top.test', file: ins, ds: '' }].map((z) => ({ name: z.zone, file: z.file })));
+    app = await startAppliance({ name: 'chain', toml: `[recursion]\nmode = "forward"\nupstreams = ["udp://127.0.0.1:${nsd.port}"]\n[dnssec]\ntrust_anchors = [${JSON.stringify(top.ds)}]\n` });
+    const udp = app.listeners['dns-udp']!;
+    dns = { host: '127.0.0.1', port: Number(udp.slice(udp.lastIndexOf(':') + 1)) };
+  });
+
+  after(async () => {
+    await app?.stop();
+    await nsd?.stop();
+    if (dir !== undefined) removeTemp(dir);
+  });
+
+  const ask = (name: string, type: string, cd = false) => query('dig', 'udp', dns, name, type, { rd: true, dnssec: true, cd });
+
+  test('only the parent is anchored: a child with a matching DS is secure, one proven without DS insecure, one whose DS matches no key bogus', async () => {
+    for (const [name, type, rcode, ad] of [
+      ['good.sec.top.test', 'A', 'NOERROR', true],
+      ['nothing.sec.top.test', 'A', 'NXDOMAIN', true],
+      ['x.wild.sec.top.test', 'A', 'NOERROR', true],
+      ['good.top.test', 'A', 'NOERROR', true],
+      ['good.ins.top.test', 'A', 'NOERROR', false],
+      ['nothing.ins.top.test', 'A', 'NXDOMAIN', false],
+      ['good.bad.top.test', 'A', 'SERVFAIL', false],
+    ] as const) {
+      const r = await ask(name, type);
+      assert.equal(r.rcode, rcode, `${name} ${type}: ${JSON.stringify(r)}`);
+      assert.equal(r.flags.includes('ad'), ad, `${name} ${type} AD: ${r.flags.join(' ')}`);
+    }
+    const cd = await ask('good.bad.top.test', 'A', true);
+    assert.equal(cd.rcode, 'NOERROR');
+    assert.ok(cd.answer.some((a) => /192\.0\.2\.1$/.test(a)));
+    // The tampered record of a child is caught through the chain too.
+    assert.equal((await ask('tampered.sec.top.test', 'A')).rcode, 'SERVFAIL');
   });
 });
