@@ -1,4 +1,5 @@
 import { RCODE, TYPE } from './constants';
+import { asciiLower } from './message';
 import { withOwner, type RRset } from './rrset';
 import type { Response } from './wire';
 import { inZone, parentName, type ZoneSource, type ZoneView } from './zone';
@@ -158,7 +159,7 @@ function additionalFor(local: ZoneSource, answer: readonly RRset[], authority: r
 /** lowerName puts a name from RDATA into the internal form used for lookups. */
 export function lowerName(name: string): string {
   const n = name.endsWith('.') ? name.slice(0, -1) : name;
-  return /[A-Z]/.test(n) ? n.toLowerCase() : n;
+  return asciiLower(n);
 }
 
 /** deepestZone picks, among several sources, the zone with the longest origin containing `name`. */

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { lowerName } from '../authority';
 import { RCODE, TYPE } from '../constants';
 import type { RRset } from '../rrset';
 import type { Response } from '../wire';
@@ -393,9 +394,4 @@ function successor(name: string): string {
   if (wireLength(name) + 2 <= 255) return joinName('\u0000', name);
   const parent = parentName(name);
   return joinName(successorLabel(name.slice(0, name.length - parent.length - 1)), parent);
-}
-
-function lowerName(name: string): string {
-  const n = name.endsWith('.') ? name.slice(0, -1) : name;
-  return asciiLower(n);
 }

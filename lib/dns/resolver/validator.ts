@@ -1,3 +1,4 @@
+import { lowerName } from '../authority';
 import { RCODE, TYPE } from '../constants';
 import type { TrustAnchor } from '../dnssec/anchors';
 import {
@@ -371,7 +372,7 @@ function lastName(name: string, answer: readonly RRset[]): string {
   for (let i = 0; i < 16; i++) {
     const c = answer.find((s) => s.type === TYPE.CNAME && s.name === n);
     if (c === undefined) return n;
-    n = (c.data[0] as string).toLowerCase().replace(/\.$/, '');
+    n = lowerName(c.data[0] as string);
   }
   return n;
 }
