@@ -67,7 +67,8 @@ export class DnsResponder {
   private readonly now: () => number;
   private readonly recursion: { allows(address: string): boolean } | undefined;
   /** Counters for /metrics. */
-  readonly stats = { fastAnswers: 0, fullAnswers: 0, dropped: 0, errors: 0 };
+  /** Counters for /metrics; `bugs` counts engine throws and rejections (answered SERVFAIL: each one is a bug). */
+  readonly stats = { fastAnswers: 0, fullAnswers: 0, dropped: 0, errors: 0, bugs: 0 };
 
   constructor(
     private readonly engine: QueryEngine,
@@ -187,6 +188,7 @@ export class DnsResponder {
 
   private servfail(query: Query): Buffer {
     this.stats.errors++;
+    this.stats.bugs++;
     return encodeResponse(query, { rcode: RCODE.SERVFAIL, aa: false, answer: [], authority: [], additional: [] }, MAX_MESSAGE, this.payload);
   }
 }
