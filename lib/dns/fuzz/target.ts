@@ -20,7 +20,8 @@ import type { Instance } from '../../registry/instance';
  * with the handling of one message, or undefined when nothing is.
  */
 
-const ZONE = `
+/** The operator zone of the target (also served by the appliance in the network phase). */
+export const ZONE = `
 $ORIGIN example.com.
 $TTL 300
 @        IN SOA ns1 hostmaster 1 3600 600 1209600 60
