@@ -1,3 +1,5 @@
+import type { LimitName } from './limits';
+
 /**
  * The one catalogue of API errors. Every HTTP error the appliance returns is an
  * RFC 9457 problem document whose `code` is a key of `ERRORS`; the README lists
@@ -16,6 +18,7 @@ export const ERRORS = {
   invalid_query: { status: 400, title: 'a query parameter is not valid' },
   invalid_record: { status: 400, title: 'a record is not valid' },
   invalid_zone_file: { status: 400, title: 'the zone file is not valid' },
+  body_incomplete: { status: 400, title: 'the request body ended before its declared length (the client went away or was too slow: [limits] http_request_timeout)' },
   unauthorized: { status: 401, title: 'missing or unknown bearer token' },
   peer_unauthorized: { status: 401, title: 'the peer request is not signed with this cluster’s name and secret, or is outside the time window, or was replayed' },
   forbidden: { status: 403, title: "the token's role does not allow this" },
@@ -32,9 +35,11 @@ export const ERRORS = {
   rollover_in_progress: { status: 409, title: 'a ZSK rollover of this zone is under way; start the next one after it ends' },
   recursion_off: { status: 409, title: 'recursion is off on this node ([recursion] mode = "off"): there is no resolver cache' },
   zone_read_only: { status: 409, title: 'the zone is loaded from a zone file named in the config and cannot be changed through the API' },
+  limit_reached: { status: 409, title: 'a configured limit ([limits]) would be exceeded: records per RRset or instances per service' },
   body_too_large: { status: 413, title: 'request body is too large' },
   unsupported_media_type: { status: 415, title: 'unsupported content type' },
   shutting_down: { status: 503, title: 'the node is shutting down' },
+  too_many_waiters: { status: 503, title: 'too many blocking queries are waiting ([limits] blocking_queries): retry later or without index' },
   storage_failed: { status: 503, title: 'the write could not be made durable' },
   internal: { status: 500, title: 'internal error' },
 } as const satisfies Record<string, ErrorSpec>;
@@ -57,11 +62,13 @@ export class ApiError extends Error {
   readonly detail: string | undefined;
   readonly errors: readonly FieldError[] | undefined;
   readonly headers: Readonly<Record<string, string>> | undefined;
+  /** The configured limit this error enforces, counted in nekoq_limit_hits_total. */
+  readonly limit: LimitName | undefined;
 
   constructor(
     code: ErrorCode,
     detail?: string,
-    extra?: { errors?: readonly FieldError[]; headers?: Record<string, string> },
+    extra?: { errors?: readonly FieldError[]; headers?: Record<string, string>; limit?: LimitName },
   ) {
     super(detail ?? ERRORS[code].title);
     this.name = 'ApiError';
@@ -70,6 +77,7 @@ export class ApiError extends Error {
     this.detail = detail;
     this.errors = extra?.errors;
     this.headers = extra?.headers;
+    this.limit = extra?.limit;
   }
 }
 

@@ -22,6 +22,7 @@ import { serviceRoutes } from './http/routes/services';
 import { zoneRoutes } from './http/routes/zones';
 import type { Log } from './log';
 import { createMetrics } from './metrics';
+import { Gate, LimitHits } from '../lib/limits';
 import { RegistryService } from './registry-service';
 import { ensureSecrets, type FirstStartCredentials } from './secrets';
 import { ShutdownMonitor } from './shutdown-monitor';
@@ -79,10 +80,16 @@ export class RunningAppliance {
     if (shown.adminPassword !== undefined || shown.adminToken !== undefined) deps.showCredentials(shown);
 
     const metrics = createMetrics();
+    const hits = new LimitHits();
+    metrics.counter('nekoq_limit_hits_total', 'Requests, queries and connections turned away by a configured limit ([limits]), by limit', ['limit'], (set) => {
+      for (const [limit, n] of hits.entries()) set({ limit }, n);
+    });
+    const waiters = new Gate(config.limits.blockingQueries, hits, 'blocking_queries');
+    metrics.gauge('nekoq_blocking_queries', 'Blocking queries (registry, KV, start-up bundle) waiting now', [], (set) => set({}, waiters.active));
     store.durable.onBatch = (ops) => metrics.commitBatches.observe(ops);
     const ledger = new Ledger({ node: config.node.name, journal: new SqliteLedgerJournal(store.db) });
-    const registryService = new RegistryService({ store, metrics, ledger, log: log.child({ service: 'registry' }) });
-    const dns = new DnsService({ config, store, registry: registryService.registry, metrics, log, ledger });
+    const registryService = new RegistryService({ store, metrics, ledger, log: log.child({ service: 'registry' }), maxInstancesPerService: config.limits.instancesPerService, hits });
+    const dns = new DnsService({ config, store, registry: registryService.registry, metrics, log, ledger, hits });
     const kv = new KvStore(store.durable, new SqliteKvJournal(store.db), ledger);
     const cluster = new ClusterService({
       config: config.cluster,
@@ -119,8 +126,9 @@ export class RunningAppliance {
             version: deps.version,
             kv,
             bootstrapPrefix: config.kv.bootstrapPrefix,
+            waiters,
           }),
-          ...kvRoutes(kv),
+          ...kvRoutes(kv, { valueBytes: config.limits.kvValueBytes, waiters }),
           ...zoneRoutes({ zones: dns.zones, defaultNameservers: [dns.serviceZone.nameserver] }),
         ]),
         ...nodeRoutes({
@@ -146,7 +154,7 @@ export class RunningAppliance {
         ...dnssecRoutes({ config: config.dnssec, signer: dns.signer, zones: () => dns.signedZones(), validating: dns.resolver?.validator !== undefined }),
         ...dohRoutes(dns.responder),
       ],
-      { tokens: new TokenTable(secrets.tokens), metrics, log: log.child({ service: 'http' }) },
+      { tokens: new TokenTable(secrets.tokens), metrics, log: log.child({ service: 'http' }), hits, bodyBytes: config.limits.httpBodyBytes },
     ).own((p) => p === '/v1' || p.startsWith('/v1/') || p === '/dns-query');
 
     // What the web manager's worker may call (lib/appliance.ts). Data goes through the API's router only.
@@ -190,6 +198,8 @@ export class RunningAppliance {
       http2Stream: dohStreamHandler(dns.responder),
       watcherPath: SHUTDOWN_WATCH_PATH,
       log: log.child({ service: 'http' }),
+      limits: config.limits,
+      hits,
     };
     const http = new HttpFront(config.http.listen, frontDeps);
     const https =

@@ -1,3 +1,4 @@
+import type { LimitHits } from '../lib/limits';
 import type { Ledger } from '../lib/cluster/ledger';
 import { RENEWAL_FLUSH_MS, RESTORE_ALLOWANCE_MS, ServiceRegistry } from '../lib/registry/registry';
 import type { Log } from './log';
@@ -19,12 +20,20 @@ export class RegistryService {
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly log: Log;
 
-  constructor(deps: { store: Store; metrics: Metrics; log: Log; ledger?: Ledger; now?: () => number }) {
+  constructor(deps: { store: Store; metrics: Metrics; log: Log; ledger?: Ledger; now?: () => number; maxInstancesPerService?: number; hits?: LimitHits }) {
     const now = deps.now ?? Date.now;
     this.log = deps.log;
     const journal = new SqliteInstanceJournal(deps.store.db);
     const restored = journal.load(now(), RESTORE_ALLOWANCE_MS, deps.ledger?.node);
-    this.registry = new ServiceRegistry({ durable: deps.store.durable, journal, now, restored, ledger: deps.ledger });
+    this.registry = new ServiceRegistry({
+      durable: deps.store.durable,
+      journal,
+      now,
+      restored,
+      ledger: deps.ledger,
+      ...(deps.maxInstancesPerService === undefined ? {} : { maxInstancesPerService: deps.maxInstancesPerService }),
+      ...(deps.hits === undefined ? {} : { hits: deps.hits }),
+    });
     if (restored.instances.length > 0) deps.log.info('restored live instances', { instances: restored.instances.length, index: restored.index });
     this.registry.onChange((c) => {
       if (c.kind === 'expire') deps.metrics.leaseExpiries.inc();

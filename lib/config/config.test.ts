@@ -25,8 +25,11 @@ describe('loadConfig', () => {
     assert.equal(c.log.level, 'info');
     assert.deepEqual(c.dns.zoneFiles, []);
     assert.equal(c.dns.ednsUdpSize, 1232);
-    assert.equal(c.dns.tcpIdleTimeoutMs, 10_000);
-    assert.equal(c.dns.tcpMaxConnections, 1000);
+    assert.equal(c.limits.dnsTcpIdleTimeoutMs, 10_000);
+    assert.equal(c.limits.dnsTcpConnections, 1000);
+    assert.equal(c.limits.httpBodyBytes, 65_536);
+    assert.equal(c.rrl.enabled, true);
+    assert.deepEqual(c.rrl.exempt, ['127.0.0.0/8', '::1/128']);
     assert.deepEqual(c.dns.nameserverAddresses, ['127.0.0.1']);
     assert.equal(c.kv.bootstrapPrefix, 'bootstrap/');
   });

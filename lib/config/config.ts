@@ -92,8 +92,6 @@ const FileSchema = z.strictObject({
         .max(16)
         .optional(),
       edns_udp_size: z.number().int().min(512).max(4096).default(1232),
-      tcp_idle_timeout: duration(100, 300_000).default('10s'),
-      tcp_max_connections: z.number().int().min(1).max(100_000).default(1000),
     })
     .prefault({}),
   recursion: z
@@ -133,6 +131,37 @@ const FileSchema = z.strictObject({
         ctx.addIssue({ code: 'custom', path: ['signature_refresh'], message: 'must be at most half of signature_validity' });
       }
     }),
+  limits: z
+    .strictObject({
+      http_body_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+      http_header_timeout: duration(100, 300_000).default('10s'),
+      http_request_timeout: duration(100, 600_000).default('30s'),
+      http_keepalive_timeout: duration(100, 600_000).default('65s'),
+      http_max_connections: z.number().int().min(1).max(1_000_000).default(10_000),
+      blocking_queries: z.number().int().min(1).max(1_000_000).default(4096),
+      dns_message_bytes: z.number().int().min(512).max(65_535).default(4096),
+      dns_tcp_connections: z.number().int().min(1).max(100_000).default(1000),
+      dns_tcp_connections_per_client: z.number().int().min(1).max(100_000).default(64),
+      dns_tcp_idle_timeout: duration(100, 300_000).default('10s'),
+      dns_tcp_read_timeout: duration(100, 300_000).default('5s'),
+      resolutions_per_client: z.number().int().min(1).max(100_000).default(100),
+      records_per_rrset: z.number().int().min(1).max(65_535).default(100),
+      instances_per_service: z.number().int().min(1).max(1_000_000).default(1000),
+      kv_value_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(512 * 1024),
+    })
+    .prefault({}),
+  rrl: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      responses_per_second: z.number().int().min(1).max(1_000_000).default(200),
+      all_per_second: z.number().int().min(0).max(1_000_000).default(0),
+      slip: z.number().int().min(0).max(10).default(2),
+      window: duration(1000, 60_000).default('15s'),
+      ipv4_prefix: z.number().int().min(8).max(32).default(24),
+      ipv6_prefix: z.number().int().min(16).max(128).default(56),
+      exempt: z.array(parsed(parseCidr)).max(1024).default(['127.0.0.0/8', '::1/128']),
+    })
+    .prefault({}),
   auth: z
     .strictObject({
       admin_user: z.string().min(1).max(64).default('admin'),
@@ -242,9 +271,9 @@ export interface Config {
     /** Published at ns.<service zone>; from [dns] nameserver_addresses, else the listen address unless it is a wildcard. */
     readonly nameserverAddresses: readonly string[];
     readonly ednsUdpSize: number;
-    readonly tcpIdleTimeoutMs: number;
-    readonly tcpMaxConnections: number;
   };
+  readonly limits: LimitsConfig;
+  readonly rrl: RrlConfig;
   readonly recursion: RecursionConfig;
   readonly dnssec: DnssecConfig;
   readonly auth: {
@@ -274,6 +303,38 @@ export interface RecursionConfig {
   readonly serveStale: boolean;
   readonly maxStaleMs: number;
   readonly staleAnswerTtl: number;
+}
+
+/** LimitsConfig bounds what one client or request may take ([limits]); every hit is counted in nekoq_limit_hits_total. */
+export interface LimitsConfig {
+  readonly httpBodyBytes: number;
+  readonly httpHeaderTimeoutMs: number;
+  readonly httpRequestTimeoutMs: number;
+  readonly httpKeepAliveTimeoutMs: number;
+  readonly httpMaxConnections: number;
+  readonly blockingQueries: number;
+  readonly dnsMessageBytes: number;
+  readonly dnsTcpConnections: number;
+  readonly dnsTcpConnectionsPerClient: number;
+  readonly dnsTcpIdleTimeoutMs: number;
+  readonly dnsTcpReadTimeoutMs: number;
+  readonly resolutionsPerClient: number;
+  readonly recordsPerRrset: number;
+  readonly instancesPerService: number;
+  readonly kvValueBytes: number;
+}
+
+/** RrlConfig is response rate limiting for UDP ([rrl]). */
+export interface RrlConfig {
+  readonly enabled: boolean;
+  readonly responsesPerSecond: number;
+  /** 0: no bound on all responses to a prefix together. */
+  readonly allPerSecond: number;
+  readonly slip: number;
+  readonly windowMs: number;
+  readonly ipv4Prefix: number;
+  readonly ipv6Prefix: number;
+  readonly exempt: readonly string[];
 }
 
 export interface DnssecConfig {
@@ -383,8 +444,33 @@ function toConfig(f: FileConfig, source: string | undefined, ctx: ConfigContext)
       nameserverAddresses:
         f.dns.nameserver_addresses ?? (['0.0.0.0', '::'].includes(addr(f.dns.listen).host) ? [] : [addr(f.dns.listen).host]),
       ednsUdpSize: f.dns.edns_udp_size,
-      tcpIdleTimeoutMs: parseDuration(f.dns.tcp_idle_timeout)!,
-      tcpMaxConnections: f.dns.tcp_max_connections,
+    },
+    limits: {
+      httpBodyBytes: f.limits.http_body_bytes,
+      httpHeaderTimeoutMs: parseDuration(f.limits.http_header_timeout)!,
+      httpRequestTimeoutMs: parseDuration(f.limits.http_request_timeout)!,
+      httpKeepAliveTimeoutMs: parseDuration(f.limits.http_keepalive_timeout)!,
+      httpMaxConnections: f.limits.http_max_connections,
+      blockingQueries: f.limits.blocking_queries,
+      dnsMessageBytes: f.limits.dns_message_bytes,
+      dnsTcpConnections: f.limits.dns_tcp_connections,
+      dnsTcpConnectionsPerClient: f.limits.dns_tcp_connections_per_client,
+      dnsTcpIdleTimeoutMs: parseDuration(f.limits.dns_tcp_idle_timeout)!,
+      dnsTcpReadTimeoutMs: parseDuration(f.limits.dns_tcp_read_timeout)!,
+      resolutionsPerClient: f.limits.resolutions_per_client,
+      recordsPerRrset: f.limits.records_per_rrset,
+      instancesPerService: f.limits.instances_per_service,
+      kvValueBytes: f.limits.kv_value_bytes,
+    },
+    rrl: {
+      enabled: f.rrl.enabled,
+      responsesPerSecond: f.rrl.responses_per_second,
+      allPerSecond: f.rrl.all_per_second,
+      slip: f.rrl.slip,
+      windowMs: parseDuration(f.rrl.window)!,
+      ipv4Prefix: f.rrl.ipv4_prefix,
+      ipv6Prefix: f.rrl.ipv6_prefix,
+      exempt: f.rrl.exempt,
     },
     recursion: {
       mode: f.recursion.mode,

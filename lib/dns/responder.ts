@@ -1,3 +1,4 @@
+import type { LimitHits } from '../limits';
 import { RCODE } from './constants';
 import type { Client, Outcome, QueryEngine } from './engine';
 import { DEFAULT_EDNS_PAYLOAD, encodeError, encodeResponse, isBadQuery, MAX_MESSAGE, parseQuery, udpLimit, type Query } from './wire';
@@ -14,6 +15,9 @@ export interface ResponderOptions {
    */
   readonly recursion?: { allows(address: string): boolean };
   readonly now?: () => number;
+  /** [limits] dns_message_bytes: a longer message (over any transport) is answered FORMERR, header only, and counted. */
+  readonly maxMessage?: number;
+  readonly hits?: LimitHits;
 }
 
 interface CachedAnswer {
@@ -66,7 +70,8 @@ export class DnsResponder {
   private readonly maxBytes: number;
   private readonly now: () => number;
   private readonly recursion: { allows(address: string): boolean } | undefined;
-  /** Counters for /metrics. */
+  private readonly maxMessage: number;
+  private readonly hits: LimitHits | undefined;
   /** Counters for /metrics; `bugs` counts engine throws and rejections (answered SERVFAIL: each one is a bug). */
   readonly stats = { fastAnswers: 0, fullAnswers: 0, dropped: 0, errors: 0, bugs: 0 };
 
@@ -79,6 +84,8 @@ export class DnsResponder {
     this.maxBytes = opts.maxCachedBytes ?? 32 * 1024 * 1024;
     this.now = opts.now ?? Date.now;
     this.recursion = opts.recursion;
+    this.maxMessage = opts.maxMessage ?? MAX_MESSAGE;
+    this.hits = opts.hits;
   }
 
   /** invalidate forgets every prebuilt answer; call it synchronously with every change to local data. */
@@ -96,6 +103,7 @@ export class DnsResponder {
   }
 
   respond(msg: Buffer, client: Client): Buffer | undefined | Promise<Buffer | undefined> {
+    if (msg.length > this.maxMessage) return this.tooLong(msg);
     const fast = fastKey(msg);
     if (fast !== undefined) {
       const hit = this.cache[fast.variant]!.get(fast.key);
@@ -137,6 +145,17 @@ export class DnsResponder {
       );
     }
     return this.encode(parsed, out, client, fast, generation);
+  }
+
+  /** tooLong answers a message over [limits] dns_message_bytes: FORMERR with the header only (nothing of it is read); not even that for a response. */
+  private tooLong(msg: Buffer): Buffer | undefined {
+    this.hits?.hit('dns_message_bytes');
+    if (msg.length < 12 || (msg[2]! & 0x80) !== 0) {
+      this.stats.dropped++;
+      return undefined;
+    }
+    this.stats.errors++;
+    return encodeError({ error: RCODE.FORMERR, id: msg.readUInt16BE(0), flags: msg.readUInt16BE(2) });
   }
 
   private encode(query: Query, answer: Outcome, client: Client, fast: FastKey | undefined, generation: number): Buffer {

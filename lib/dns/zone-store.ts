@@ -1,6 +1,7 @@
 import { newer, type Change, type Ledger } from '../cluster/ledger';
 import type { DurableLog } from '../durability';
 import { ApiError } from '../errors';
+import type { LimitHits } from '../limits';
 import { TYPE, typeName, typeNumber } from './constants';
 import { formatName, formatRdata, parseName, parseRdata, PresentationError, SUPPORTED_TYPES } from './presentation';
 import { makeRRset, type RRset } from './rrset';
@@ -44,7 +45,8 @@ const WRITABLE_TYPES = new Set(SUPPORTED_TYPES.filter((t) => !['RRSIG', 'NSEC', 
 export const ZONE_DEFAULTS = { ttl: 3600, refresh: 3600, retry: 600, expire: 1_209_600, minimum: 300 } as const;
 
 /** The most RRsets one zone may hold, and the most records one RRset may hold. */
-export const ZONE_LIMITS = { rrsets: 100_000, recordsPerSet: 1000 } as const;
+/** rrsets: per zone; recordsPerSet: the default of [limits] records_per_rrset; maxRecordsPerSet: the most it may be set to (and what peers' sets may hold). */
+export const ZONE_LIMITS = { rrsets: 100_000, recordsPerSet: 1000, maxRecordsPerSet: 65_535 } as const;
 
 export interface ZoneSummary {
   readonly name: string;
@@ -77,6 +79,7 @@ export class ZoneStore implements ZoneSource {
     private readonly journal: ZoneJournal,
     fileZones: readonly FileZone[] = [],
     private readonly ledger?: Ledger,
+    private readonly limits: { readonly recordsPerRrset: number; readonly hits?: LimitHits } = { recordsPerRrset: ZONE_LIMITS.recordsPerSet },
   ) {
     for (const { zone, rrsets } of journal.load()) {
       const sets = rrsets.map((r) => toRRset(zone, r));
@@ -165,7 +168,7 @@ export class ZoneStore implements ZoneSource {
     const name = parseOwner(nameText, zoneName);
     const type = parseType(typeText);
     if (values.length === 0) throw new ApiError('invalid_record', 'values must hold at least one record; DELETE removes an RRset');
-    if (values.length > ZONE_LIMITS.recordsPerSet) throw new ApiError('invalid_record', `an RRset may hold at most ${ZONE_LIMITS.recordsPerSet} records`);
+    this.checkSize(name, typeText, values.length);
     const set = recordSet(zoneName, name, type, ttl, values);
     let next = z.zone.withRRset(set);
     if (type !== TYPE.SOA) next = next.withRRset(bumpSerial(next.soa()));
@@ -203,10 +206,18 @@ export class ZoneStore implements ZoneSource {
     );
   }
 
+  /** checkSize refuses an RRset of more records than [limits] records_per_rrset (limit_reached, counted). */
+  private checkSize(name: string, type: string, records: number): void {
+    if (records <= this.limits.recordsPerRrset) return;
+    this.limits.hits?.hit('records_per_rrset');
+    throw new ApiError('limit_reached', `${name} ${type}: ${records} records; an RRset may hold at most ${this.limits.recordsPerRrset} ([limits] records_per_rrset)`);
+  }
+
   private async importZoneNow(zoneText: string, text: string): Promise<ZoneSummary> {
     const zoneName = parseZoneName(zoneText);
     this.writable(zoneName);
     const sets = zoneFromText(zoneName, text, (line, reason) => new ApiError('invalid_zone_file', `line ${line}: ${reason}`, { errors: [{ path: `line ${line}`, message: reason }] }));
+    for (const set of sets) this.checkSize(set.name, typeName(set.type), set.rdata.length);
     const next = Zone.build(zoneName, sets);
     const stored = storedMap(sets.map(storedOf));
     const before = this.zones.get(zoneName)!.stored;
@@ -545,7 +556,7 @@ function remoteSet(zone: string, c: Change): RRset | undefined {
   if (k === undefined || c.value === null) return undefined;
   try {
     const v = JSON.parse(c.value) as { ttl?: unknown; values?: unknown };
-    if (!Array.isArray(v.values) || v.values.length === 0 || v.values.length > ZONE_LIMITS.recordsPerSet) return undefined;
+    if (!Array.isArray(v.values) || v.values.length === 0 || v.values.length > ZONE_LIMITS.maxRecordsPerSet) return undefined;
     if (!v.values.every((x) => typeof x === 'string')) return undefined;
     return recordSet(zone, k.name, typeNumber(k.type)!, v.ttl as number, v.values as string[]);
   } catch {
@@ -629,7 +640,7 @@ function zoneFromText(zone: string | undefined, text: string, fail: (line: numbe
   if (groups.size > ZONE_LIMITS.rrsets) throw fail(1, `a zone may hold at most ${ZONE_LIMITS.rrsets} RRsets`);
   const sets: RRset[] = [];
   for (const g of groups.values()) {
-    if (g.data.length > ZONE_LIMITS.recordsPerSet) throw fail(g.line, `an RRset may hold at most ${ZONE_LIMITS.recordsPerSet} records`);
+    if (g.data.length > ZONE_LIMITS.maxRecordsPerSet) throw fail(g.line, `an RRset may hold at most ${ZONE_LIMITS.maxRecordsPerSet} records`);
     try {
       sets.push(makeRRset(g.name, g.type, g.ttl, g.data));
     } catch (err) {

@@ -14,6 +14,9 @@ export interface KvEntry {
 /** Limits on keys, values and transactions (issue #4); the README states the same numbers. */
 export const KV_LIMITS = { keyBytes: 512, valueBytes: 512 * 1024, txnOps: 64 } as const;
 
+/** The largest value [limits] kv_value_bytes may allow: what a node takes from its peers, whatever its own limit. */
+export const KV_MAX_VALUE_BYTES = 16 * 1024 * 1024;
+
 /**
  * KvJournal persists the KV store: each method runs inside the DurableLog's
  * transaction; `index` is the store-wide index after the write.
@@ -442,7 +445,7 @@ function parseValue(text: string): { value: Buffer; flags: number } | undefined 
     const raw = JSON.parse(text) as { v?: unknown; f?: unknown };
     if (typeof raw.v !== 'string' || !Number.isSafeInteger(raw.f) || (raw.f as number) < 0) return undefined;
     const value = Buffer.from(raw.v, 'base64');
-    return value.length <= KV_LIMITS.valueBytes ? { value, flags: raw.f as number } : undefined;
+    return value.length <= KV_MAX_VALUE_BYTES ? { value, flags: raw.f as number } : undefined;
   } catch {
     return undefined;
   }

@@ -1,5 +1,7 @@
 import type { Change, Ledger, LedgerRow } from '../cluster/ledger';
 import type { DurableLog } from '../durability';
+import { ApiError } from '../errors';
+import type { LimitHits } from '../limits';
 import { checkKey, CORE_TYPES, registerBodySchema, sameSpec, specOf, type Instance, type InstanceKey, type InstanceSpec } from './instance';
 
 /**
@@ -48,6 +50,10 @@ export interface RegistryOptions {
    * stamped there in the same write, and peers' instances arrive through applyRemote.
    */
   readonly ledger?: Ledger;
+  /** [limits] instances_per_service: a registration of a new instance past it is refused (peers' instances are not). */
+  readonly maxInstancesPerService?: number;
+  /** Counts the registrations refused by that limit. */
+  readonly hits?: LimitHits;
 }
 
 /** The replicated form of an instance: its spec and registration time (renewals stay with the owner). */
@@ -92,8 +98,14 @@ export class ServiceRegistry {
   /** The index at restore: every view reports at least this, so no index goes back across a restart. */
   private readonly floorIndex: number;
   private closed = false;
+  private readonly maxInstancesPerService: number;
+  private readonly hits: LimitHits | undefined;
+  /** New instances of a service whose registration is being written: they count against instances_per_service. */
+  private readonly reservations = new Map<string, number>();
 
   constructor(opts: RegistryOptions) {
+    this.maxInstancesPerService = opts.maxInstancesPerService ?? Number.POSITIVE_INFINITY;
+    this.hits = opts.hits;
     this.durable = opts.durable;
     this.journal = opts.journal;
     this.now = opts.now;
@@ -138,6 +150,14 @@ export class ServiceRegistry {
   async register(key: InstanceKey, spec: InstanceSpec): Promise<{ instance: Instance; created: boolean }> {
     const k = keyOf(key);
     let result!: { instance: Instance; created: boolean; change?: RegistryChange['kind'] };
+    const sk = serviceKeyOf(key.type, key.name);
+    // A new instance takes its place in the service now, before its write is durable,
+    // so registrations that share a commit batch cannot pass the limit together.
+    const reserved = this.liveEntry(k, this.now()) === undefined;
+    if (reserved) this.reserve(sk, key);
+    const release = () => {
+      if (reserved) this.releaseReservation(sk);
+    };
     return this.durable.commit(
       () => {
         const now = this.now();
@@ -172,7 +192,30 @@ export class ServiceRegistry {
         if (result.change !== undefined) this.changed(result.change, result.instance, result.instance.modifyIndex);
         return { instance: result.instance, created: result.created };
       },
-    );
+    ).finally(release);
+  }
+
+  /** reserve holds a place for a new instance of a service, or throws limit_reached when the service is full. */
+  private reserve(sk: string, key: InstanceKey): void {
+    const max = this.maxInstancesPerService;
+    const ids = this.byServiceKey(key.type, key.name);
+    // An expired entry of this id not yet swept is replaced, not added to.
+    const held = (ids?.size ?? 0) - (ids?.has(key.id) ? 1 : 0) + (this.reservations.get(sk) ?? 0);
+    if (held >= max) {
+      this.hits?.hit('instances_per_service');
+      throw new ApiError('limit_reached', `${key.type}/${key.name} has ${max} instances already ([limits] instances_per_service)`);
+    }
+    this.reservations.set(sk, (this.reservations.get(sk) ?? 0) + 1);
+  }
+
+  private releaseReservation(sk: string): void {
+    const n = (this.reservations.get(sk) ?? 1) - 1;
+    if (n <= 0) this.reservations.delete(sk);
+    else this.reservations.set(sk, n);
+  }
+
+  private byServiceKey(type: string, name: string): Map<string, Instance> | undefined {
+    return this.byService.get(type)?.get(name);
   }
 
   /**

@@ -20,6 +20,8 @@ import type { Store } from '../store/store';
 import { SqliteKeyJournal } from '../store/key-journal';
 import { SqliteZoneJournal } from '../store/zone-journal';
 import { TcpListener } from './tcp';
+import { LimitHits } from '../../lib/limits';
+import { ResponseRateLimiter } from '../../lib/dns/rrl';
 import { UdpListener } from './udp';
 import { SocketExchanger } from './upstream';
 
@@ -51,8 +53,10 @@ export class DnsService {
   /** create loads the zones (throwing "file:line: reason" for a bad zone file) and builds the listeners; nothing binds yet. */
   private readonly config: Config;
 
-  constructor(deps: { config: Config; store: Store; registry: ServiceRegistry; metrics: Metrics; log: Log; ledger?: Ledger }) {
+  constructor(deps: { config: Config; store: Store; registry: ServiceRegistry; metrics: Metrics; log: Log; ledger?: Ledger; hits?: LimitHits }) {
     const { config, store, registry, metrics, log } = deps;
+    const hits = deps.hits ?? new LimitHits();
+    const limits = config.limits;
     this.config = config;
     const files: FileZone[] = config.dns.zoneFiles.map((file) => {
       try {
@@ -61,7 +65,7 @@ export class DnsService {
         throw new Error(`reading zone file ${file}: ${(err as Error).message}`);
       }
     });
-    this.zones = new ZoneStore(store.durable, new SqliteZoneJournal(store.db), files, deps.ledger);
+    this.zones = new ZoneStore(store.durable, new SqliteZoneJournal(store.db), files, deps.ledger, { recordsPerRrset: limits.recordsPerRrset, hits });
     this.serviceZone = new ServiceZone(
       {
         service: (type, name) => registry.service(type, name),
@@ -107,21 +111,36 @@ export class DnsService {
     }
     // The stages, in order (lib/dns/engine.ts states the contract).
     const stages: Stage[] = [localDataStage([this.serviceZone, this.zones], this.signer)];
-    if (this.resolver !== undefined && acl !== undefined) stages.push(resolverStage(this.resolver, acl));
+    if (this.resolver !== undefined && acl !== undefined) stages.push(resolverStage(this.resolver, acl, Date.now, { perClient: limits.resolutionsPerClient, hits }));
     stages.push(refuseStage);
     this.engine = new QueryEngine(stages);
-    this.responder = new DnsResponder(this.engine, { ednsPayload: config.dns.ednsUdpSize, recursion: acl });
+    this.responder = new DnsResponder(this.engine, { ednsPayload: config.dns.ednsUdpSize, recursion: acl, maxMessage: limits.dnsMessageBytes, hits });
     registry.onChange(() => this.responder.invalidate());
     this.zones.onChange(() => this.responder.invalidate());
 
     const dnsLog = log.child({ service: 'dns' });
-    this.udp = new UdpListener(config.dns.listen, this.responder, dnsLog);
+    const rrl = config.rrl.enabled ? new ResponseRateLimiter(config.rrl) : undefined;
+    this.udp = new UdpListener(config.dns.listen, this.responder, dnsLog, rrl);
     this.tcp = new TcpListener(
       config.dns.listen,
       this.responder,
-      { idleTimeoutMs: config.dns.tcpIdleTimeoutMs, maxConnections: config.dns.tcpMaxConnections, maxInFlight: TCP_MAX_IN_FLIGHT },
+      {
+        idleTimeoutMs: limits.dnsTcpIdleTimeoutMs,
+        readTimeoutMs: limits.dnsTcpReadTimeoutMs,
+        maxConnections: limits.dnsTcpConnections,
+        maxPerClient: limits.dnsTcpConnectionsPerClient,
+        maxInFlight: TCP_MAX_IN_FLIGHT,
+      },
       dnsLog,
+      hits,
     );
+    if (rrl !== undefined) {
+      metrics.counter('nekoq_dns_rrl_limited_total', 'UDP responses held back by response rate limiting ([rrl]): slipped (sent truncated) or dropped', ['action'], (set) => {
+        set({ action: 'slipped' }, rrl.stats.slipped);
+        set({ action: 'dropped' }, rrl.stats.dropped);
+      });
+      metrics.gauge('nekoq_dns_rrl_buckets', 'Response rate limiting buckets held (client prefix and kind of response)', [], (set) => set({}, rrl.size));
+    }
     const stats = this.responder.stats;
     metrics.counter('nekoq_dns_responses_total', 'DNS responses by path: fast (prebuilt), full, error (FORMERR/NOTIMP/BADVERS/SERVFAIL before lookup); dropped messages', ['path'], (set) => {
       set({ path: 'fast' }, stats.fastAnswers);
@@ -131,7 +150,7 @@ export class DnsService {
     });
     metrics.gauge('nekoq_dns_prebuilt_answers', 'Prebuilt wire answers held by the fast path', [], (set) => set({}, this.responder.cachedAnswers));
     metrics.gauge('nekoq_dns_tcp_connections', 'Open DNS TCP connections', [], (set) => set({}, this.tcp.connections));
-    metrics.counter('nekoq_dns_tcp_rejected_total', 'DNS TCP connections closed at once because tcp_max_connections was reached', [], (set) =>
+    metrics.counter('nekoq_dns_tcp_rejected_total', 'DNS TCP connections closed at once because [limits] dns_tcp_connections or dns_tcp_connections_per_client was reached', [], (set) =>
       set({}, this.tcp.rejected),
     );
     metrics.gauge('nekoq_dns_zones', 'Operator zones served', [], (set) => set({}, this.zones.list().length));

@@ -1,16 +1,22 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { ListenAddress } from '../../lib/config/listen';
 import type { DnsResponder } from '../../lib/dns/responder';
+import { LimitHits } from '../../lib/limits';
+import { clientPrefix } from '../../lib/dns/rrl';
 import type { Log } from '../log';
 
 /** Answers written but not yet taken by the client, past which reading pauses (a client that sends and never reads). */
 const MAX_UNSENT = 256 * 1024;
 
 export interface TcpLimits {
-  /** A connection with no complete query for this long is closed (RFC 7766 §6.2.3). */
+  /** A connection with no query for this long is closed (RFC 7766 §6.2.3). */
   readonly idleTimeoutMs: number;
+  /** A message begun must arrive whole within this ([limits] dns_tcp_read_timeout). */
+  readonly readTimeoutMs: number;
   /** Connections beyond this many are closed at once. */
   readonly maxConnections: number;
+  /** Connections of one client (an IPv4 address, an IPv6 /64) beyond this many are closed at once. */
+  readonly maxPerClient: number;
   /** Queries of one connection answered later (by the resolver) at the same time; reading pauses past it. */
   readonly maxInFlight: number;
 }
@@ -25,6 +31,8 @@ export class TcpListener {
   private server: Server | undefined;
   private bound: AddressInfo | undefined;
   private readonly sockets = new Set<Socket>();
+  /** Open connections per client key (see clientKey). */
+  private readonly perClient = new Map<string, number>();
   /** Connections closed because the limit was reached. */
   rejected = 0;
 
@@ -33,6 +41,7 @@ export class TcpListener {
     private readonly responder: DnsResponder,
     private readonly limits: TcpLimits,
     private readonly log: Log,
+    private readonly hits: LimitHits = new LimitHits(),
   ) {}
 
   get address(): AddressInfo | undefined {
@@ -70,12 +79,26 @@ export class TcpListener {
   private onConnection(socket: Socket): void {
     if (this.sockets.size >= this.limits.maxConnections) {
       this.rejected++;
+      this.hits.hit('dns_tcp_connections');
       socket.destroy();
       return;
     }
+    const key = clientPrefix(socket.remoteAddress ?? '', 32, 64) ?? '';
+    const held = this.perClient.get(key) ?? 0;
+    if (held >= this.limits.maxPerClient) {
+      this.rejected++;
+      this.hits.hit('dns_tcp_connections_per_client');
+      socket.destroy();
+      return;
+    }
+    this.perClient.set(key, held + 1);
     this.sockets.add(socket);
-    socket.setTimeout(this.limits.idleTimeoutMs, () => socket.destroy());
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      const n = (this.perClient.get(key) ?? 1) - 1;
+      if (n <= 0) this.perClient.delete(key);
+      else this.perClient.set(key, n);
+    });
     socket.on('error', () => socket.destroy());
     const client = { address: socket.remoteAddress ?? '', transport: 'tcp' as const };
     // Unread bytes: kept as a list and joined only when a whole message is there, so a
@@ -100,18 +123,37 @@ export class TcpListener {
         });
       }
     };
-    // A message must arrive whole within the idle timeout of its first byte: trickling a
+    // A message must arrive whole within the read timeout of its first byte: trickling a
     // byte now and then does not keep a connection (RFC 7766 §6.2.3 wants servers to bound this).
+    // Between messages the (longer) idle timeout applies.
     let partialSince = 0;
+    const readTimedOut = () => {
+      this.hits.hit('dns_tcp_read_timeout');
+      socket.destroy();
+    };
+    socket.setTimeout(this.limits.idleTimeoutMs, () => {
+      if (buffered > 0) readTimedOut();
+      else {
+        this.hits.hit('dns_tcp_idle_timeout');
+        socket.destroy();
+      }
+    });
+    let armedFor = this.limits.idleTimeoutMs;
+    const arm = (ms: number) => {
+      if (armedFor !== ms) socket.setTimeout((armedFor = ms));
+    };
     socket.on('data', (chunk: Buffer) => {
       if (buffered === 0) partialSince = performance.now();
-      else if (performance.now() - partialSince > this.limits.idleTimeoutMs) {
-        socket.destroy();
+      else if (performance.now() - partialSince > this.limits.readTimeoutMs) {
+        readTimedOut();
         return;
       }
       chunks.push(chunk);
       buffered += chunk.length;
-      if (buffered < need) return;
+      if (buffered < need) {
+        arm(Math.min(this.limits.readTimeoutMs, this.limits.idleTimeoutMs));
+        return;
+      }
       let buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
       const out: Buffer[] = [];
       while (buf.length >= 2) {
@@ -145,6 +187,7 @@ export class TcpListener {
       if (buf.length > 0 && buffered !== buf.length) partialSince = performance.now();
       buffered = buf.length;
       need = buf.length >= 2 ? 2 + buf.readUInt16BE(0) : 2;
+      arm(buffered > 0 ? Math.min(this.limits.readTimeoutMs, this.limits.idleTimeoutMs) : this.limits.idleTimeoutMs);
       if (out.length > 0) send(frame(out));
     });
   }

@@ -3,6 +3,7 @@ import { isIPv6 } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../../lib/config/listen';
 import type { DnsResponder } from '../../lib/dns/responder';
+import { truncated, type ResponseRateLimiter } from '../../lib/dns/rrl';
 import type { Log } from '../log';
 
 /** Asks the kernel for this much receive buffer; Linux caps it at net.core.rmem_max. */
@@ -23,6 +24,8 @@ export class UdpListener {
     private readonly listen: ListenAddress,
     private readonly responder: DnsResponder,
     private readonly log: Log,
+    /** Response rate limiting ([rrl]); undefined when off. */
+    private readonly rrl?: ResponseRateLimiter,
   ) {}
 
   get address(): AddressInfo | undefined {
@@ -69,16 +72,27 @@ export class UdpListener {
       if (out === undefined) return;
       if (out instanceof Promise) {
         out.then(
-          (r) => r !== undefined && this.socket === socket && socket.send(r, rinfo.port, rinfo.address, this.onSent),
+          (r) => {
+            const sent = r === undefined ? undefined : this.limited(r, rinfo.address);
+            if (sent !== undefined && this.socket === socket) socket.send(sent, rinfo.port, rinfo.address, this.onSent);
+          },
           (err: unknown) => this.fail(err),
         );
         return;
       }
+      const sent = this.limited(out, rinfo.address);
       // No callback: a failed send is reported as the socket's 'error' event (logged), and a callback per datagram costs.
-      socket.send(out, rinfo.port, rinfo.address);
+      if (sent !== undefined) socket.send(sent, rinfo.port, rinfo.address);
     } catch (err) {
       this.fail(err);
     }
+  }
+
+  /** limited applies response rate limiting: the response, its truncated copy (slip), or undefined (dropped). */
+  private limited(response: Buffer, address: string): Buffer | undefined {
+    if (this.rrl === undefined) return response;
+    const action = this.rrl.check(address, response);
+    return action === 'send' ? response : action === 'slip' ? truncated(response) : undefined;
   }
 
   private readonly onSent = (err: Error | null) => {

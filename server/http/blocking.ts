@@ -1,5 +1,6 @@
 import { parseDuration } from '../../lib/config/duration';
 import { ApiError } from '../../lib/errors';
+import type { Gate } from '../../lib/limits';
 import type { RouteContext } from './router';
 
 /** Blocking queries: the default and the longest `wait` (Consul's numbers). */
@@ -23,4 +24,19 @@ export function blockingParams(ctx: RouteContext): { after: number; waitMs: numb
   if (indexText === null) return undefined;
   if (!/^\d{1,15}$/.test(indexText)) throw new ApiError('invalid_query', 'index must be a non-negative integer');
   return { after: Number(indexText), waitMs };
+}
+
+/**
+ * heldWait runs one blocking query's wait inside the gate of [limits]
+ * blocking_queries: past it the query is refused with 503 too_many_waiters (and
+ * a retry-after) instead of holding one more request open.
+ */
+export async function heldWait<T>(gate: Gate | undefined, wait: () => Promise<T>): Promise<T> {
+  if (gate === undefined) return wait();
+  if (!gate.enter()) throw new ApiError('too_many_waiters', undefined, { headers: { 'retry-after': '1' } });
+  try {
+    return await wait();
+  } finally {
+    gate.leave();
+  }
 }

@@ -10,6 +10,8 @@ import {
 } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { ListenAddress } from '../../lib/config/listen';
+import type { LimitsConfig } from '../../lib/config/config';
+import type { LimitHits } from '../../lib/limits';
 import type { Log } from '../log';
 import type { ApiRouter } from './router';
 
@@ -24,6 +26,9 @@ export interface HttpFrontDeps {
   readonly http2Stream?: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
   /** POSTs to this path watch a shutdown (the web manager's step stream): counted apart from the requests a drain waits for. */
   readonly watcherPath?: string;
+  /** [limits]: timeouts and the connection cap (node's defaults when absent, in tests of the front alone). */
+  readonly limits?: Pick<LimitsConfig, 'httpHeaderTimeoutMs' | 'httpRequestTimeoutMs' | 'httpKeepAliveTimeoutMs' | 'httpMaxConnections'>;
+  readonly hits?: LimitHits;
 }
 
 /** Requests being answered on one listener: `watchers` are shutdown watchers, `others` everything else. */
@@ -45,6 +50,8 @@ export class HttpFront {
   /** TLS listener only: open sockets and their requests in flight, and HTTP/2 sessions (for the drain). */
   private readonly sockets = new Map<Socket, number>();
   private readonly sessions = new Set<Http2Session>();
+  /** HTTP/1 sockets whose request's headers have arrived and whose body has not (a timeout there is the request's, not the headers'). */
+  private readonly readingBody = new WeakSet<Socket>();
 
   constructor(
     private readonly listen: ListenAddress,
@@ -58,13 +65,28 @@ export class HttpFront {
   }
 
   async start(): Promise<void> {
-    const options = { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 60_000 };
+    const limits = this.deps.limits;
+    const hits = this.deps.hits;
+    const options = {
+      keepAliveTimeout: limits?.httpKeepAliveTimeoutMs ?? 65_000,
+      headersTimeout: limits?.httpHeaderTimeoutMs ?? 20_000,
+      requestTimeout: limits?.httpRequestTimeoutMs ?? 60_000,
+      // How often node looks for requests past those timeouts (its default, 30 s, would let a 2 s limit run 30 s).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, (limits?.httpHeaderTimeoutMs ?? 20_000) / 4)),
+    };
     const onRequest = (req: IncomingMessage, res: ServerResponse) => void this.dispatch(req, res);
-    const server = this.tls === undefined ? createServer(options, onRequest) : this.createTlsServer(onRequest);
+    const server = this.tls === undefined ? createServer(options, onRequest) : this.createTlsServer(onRequest, options);
     const scheme = this.tls === undefined ? 'http' : 'https';
+    if (limits !== undefined) server.maxConnections = limits.httpMaxConnections;
+    // Connections past maxConnections are closed by node before any byte is read.
+    server.on('drop', () => hits?.hit('http_max_connections'));
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
+      // A request (its headers, or all of it) that did not arrive in time: node answers 408 itself when it still can.
+      const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      if (timedOut) hits?.hit(this.readingBody.has(socket) ? 'http_request_timeout' : 'http_header_timeout');
+      if (socket.writable && !socket.destroyed) {
+        socket.end(`HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      } else socket.destroy();
       this.deps.log.debug('http client error', { code: err.code });
     });
     await new Promise<void>((resolve, reject) => {
@@ -77,7 +99,10 @@ export class HttpFront {
     this.bound = server.address() as AddressInfo;
   }
 
-  private createTlsServer(onRequest: (req: IncomingMessage, res: ServerResponse) => void): Http2SecureServer {
+  private createTlsServer(
+    onRequest: (req: IncomingMessage, res: ServerResponse) => void,
+    timeouts: { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number },
+  ): Http2SecureServer {
     const server = createSecureServer({ ...this.tls, allowHTTP1: true }, (req, res) => {
       if (req.httpVersionMajor === 1) {
         // HTTP/1.1 over TLS: count requests per socket so the drain can close the idle ones.
@@ -94,7 +119,7 @@ export class HttpFront {
     server.setTimeout(120_000);
     // HTTP/1.1 connections on this listener are served by node:http's connection handler,
     // which reads these from the server object.
-    Object.assign(server, { keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: 60_000 });
+    Object.assign(server, timeouts);
     const take = this.deps.http2Stream;
     if (take !== undefined) {
       // The compatibility layer turns each stream into a request/response pair through its own 'stream'
@@ -179,6 +204,11 @@ export class HttpFront {
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.track(req, res);
+    if (!req.complete) {
+      const socket = req.socket;
+      this.readingBody.add(socket);
+      req.once('end', () => this.readingBody.delete(socket));
+    }
     try {
       if (await this.deps.router.handle(req, res)) return;
       this.deps.fallback(req, res, this.tls !== undefined);

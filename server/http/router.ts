@@ -9,9 +9,10 @@ import type { z } from 'zod';
 import { ApiError, problemBody, type FieldError } from '../../lib/errors';
 import type { Log } from '../log';
 import type { Metrics } from '../metrics';
+import { LimitHits, type LimitName } from '../../lib/limits';
 
-/** Largest JSON body the API reads (issue #2); larger ones get 413 body_too_large. */
-export const MAX_BODY_BYTES = 64 * 1024;
+/** Largest JSON body the API reads unless [limits] http_body_bytes says otherwise; larger ones get 413 body_too_large. */
+export const DEFAULT_BODY_BYTES = 64 * 1024;
 
 /**
  * What a handler gets: the raw URL and headers, the parsed path and query, the
@@ -29,9 +30,9 @@ export interface RouteContext {
   readonly principal: TokenEntry | undefined;
   /** Aborts when the client goes away before the reply is sent. */
   readonly signal: AbortSignal;
-  /** readRaw reads the body: 413 body_too_large past maxBytes. */
-  readRaw(maxBytes: number): Promise<Buffer>;
-  /** readJson reads and parses the body: 413 past MAX_BODY_BYTES, 415 for a non-JSON type, 400 for bad JSON. */
+  /** readRaw reads the body: 413 body_too_large past maxBytes, counted as a hit of `limit` (http_body_bytes by default). */
+  readRaw(maxBytes: number, limit?: LimitName): Promise<Buffer>;
+  /** readJson reads and parses the body: 413 past [limits] http_body_bytes, 415 for a non-JSON type, 400 for bad JSON or UTF-8. */
   readJson(): Promise<unknown>;
 }
 
@@ -57,6 +58,10 @@ export interface RouterDeps {
   readonly tokens: TokenTable;
   readonly metrics: Metrics;
   readonly log: Log;
+  /** Counts the limits a request hits; a router of its own when absent. */
+  readonly hits?: LimitHits;
+  /** [limits] http_body_bytes (DEFAULT_BODY_BYTES when absent). */
+  readonly bodyBytes?: number;
 }
 
 type Store = { route: Route };
@@ -70,11 +75,15 @@ type Store = { route: Route };
 export class ApiRouter {
   private readonly fmw = FindMyWay({ ignoreTrailingSlash: false, caseSensitive: true, maxParamLength: 256 });
   private readonly owned: ((path: string) => boolean)[] = [];
+  private readonly hits: LimitHits;
+  private readonly bodyBytes: number;
 
   constructor(
     routes: readonly Route[],
     private readonly deps: RouterDeps,
   ) {
+    this.hits = deps.hits ?? new LimitHits();
+    this.bodyBytes = deps.bodyBytes ?? DEFAULT_BODY_BYTES;
     for (const route of routes) {
       this.fmw.on(route.method, route.path, () => undefined, { route } satisfies Store);
     }
@@ -118,8 +127,8 @@ export class ApiRouter {
         }
         return abort.signal;
       },
-      readRaw: (maxBytes) => readRawBody(req, maxBytes),
-      readJson: () => readJsonBody(req),
+      readRaw: (maxBytes, limit) => readRawBody(req, maxBytes, limit),
+      readJson: () => readJsonBody(req, this.bodyBytes),
     }));
     this.finish(req, res, route.path, started, reply);
     return true;
@@ -147,8 +156,8 @@ export class ApiRouter {
       const route = (found.store as Store).route;
       routeName = route.path;
       const body = Buffer.from(call.body ?? new Uint8Array(0));
-      const readRaw = async (maxBytes: number) => {
-        if (body.length > maxBytes) throw new ApiError('body_too_large', `the body may be at most ${maxBytes} bytes`);
+      const readRaw = async (maxBytes: number, limit: LimitName = 'http_body_bytes') => {
+        if (body.length > maxBytes) throw new ApiError('body_too_large', `the body may be at most ${maxBytes} bytes`, { limit });
         return body;
       };
       reply = await this.run(route, found.params, path, () => this.permit(principal, route.permission), (params, who) => ({
@@ -160,7 +169,7 @@ export class ApiRouter {
         query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
         signal: signal ?? new AbortController().signal,
         readRaw,
-        readJson: async () => parseJsonBody(headers['content-type'] as string | undefined, await readRaw(MAX_BODY_BYTES)),
+        readJson: async () => parseJsonBody(headers['content-type'] as string | undefined, await readRaw(this.bodyBytes)),
       }));
     }
     this.count(method, routeName, started, reply);
@@ -195,7 +204,10 @@ export class ApiRouter {
       }
       return await route.handler(context(params, authorize()));
     } catch (err) {
-      if (err instanceof ApiError) return this.problem(err, path);
+      if (err instanceof ApiError) {
+        if (err.limit !== undefined) this.hits.hit(err.limit);
+        return this.problem(err, path);
+      }
       if (err instanceof DurabilityError) {
         if (!err.closed) this.deps.log.error('write not made durable', { route: route.path, error: err });
         return this.problem(new ApiError(err.closed ? 'shutting_down' : 'storage_failed', undefined, { headers: { 'retry-after': '1' } }), path);
@@ -265,11 +277,13 @@ export class ApiRouter {
   }
 }
 
-/** readJsonBody reads at most MAX_BODY_BYTES and parses them as JSON, throwing ApiError on any failure. */
-export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+/** readJsonBody reads at most maxBytes and parses them as JSON, throwing ApiError on any failure. */
+export async function readJsonBody(req: IncomingMessage, maxBytes = DEFAULT_BODY_BYTES): Promise<unknown> {
   checkJsonType(req.headers['content-type']);
-  return parseJsonBody(undefined, await readRawBody(req, MAX_BODY_BYTES));
+  return parseJsonBody(undefined, await readRawBody(req, maxBytes));
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function checkJsonType(type: string | undefined): void {
   if (type !== undefined && !/^application\/(?:[\w.+-]*\+)?json\s*(?:;.*)?$/i.test(type)) {
@@ -280,7 +294,12 @@ function checkJsonType(type: string | undefined): void {
 /** parseJsonBody checks the content type and parses the bytes as JSON, throwing ApiError on any failure. */
 function parseJsonBody(type: string | undefined, raw: Buffer): unknown {
   checkJsonType(type);
-  const text = raw.toString('utf8');
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    throw new ApiError('bad_json', 'the body is not valid UTF-8 (RFC 8259 §8.1)');
+  }
   if (text.length === 0) throw new ApiError('bad_json', 'the body is empty; send a JSON object');
   try {
     return JSON.parse(text);
@@ -312,17 +331,25 @@ export function integerQuery(query: URLSearchParams, name: string, max: number, 
   return n;
 }
 
-/** readRawBody reads at most maxBytes of a request body, throwing 413 body_too_large past it. */
-export async function readRawBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/** readRawBody reads at most maxBytes of a request body, throwing 413 body_too_large (a hit of `limit`) past it. */
+export async function readRawBody(req: IncomingMessage, maxBytes: number, limit: LimitName = 'http_body_bytes'): Promise<Buffer> {
+  const tooLarge = () => new ApiError('body_too_large', `the body may be at most ${maxBytes} bytes`, { limit });
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > maxBytes) throw new ApiError('body_too_large', `the body may be at most ${maxBytes} bytes`);
+  if (declared > maxBytes) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new ApiError('body_too_large', `the body may be at most ${maxBytes} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    // The client went away or was cut off ([limits] http_request_timeout) before the body was complete.
+    throw new ApiError('body_incomplete', `the body ended after ${size} bytes`);
   }
+  if (!req.complete) throw new ApiError('body_incomplete', `the body ended after ${size} bytes`);
   return Buffer.concat(chunks);
 }
 

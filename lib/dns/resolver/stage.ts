@@ -1,3 +1,4 @@
+import type { LimitHits } from '../../limits';
 import { RCODE, TYPE } from '../constants';
 import type { RRset } from '../rrset';
 import type { Outcome, Stage } from '../engine';
@@ -15,7 +16,11 @@ const NOT_CACHED: Outcome = { rcode: RCODE.REFUSED, aa: false, answer: [], autho
  * cache when it holds one (at once, no promise); for a query without RD, REFUSED
  * when not cached (we do not recurse for it); a resolution otherwise.
  */
-export function resolverStage(resolver: Resolver, acl: ClientAcl, now: () => number = Date.now): Stage {
+export function resolverStage(resolver: Resolver, acl: ClientAcl, now: () => number = Date.now, quota?: { perClient: number; hits?: LimitHits }): Stage {
+  // Resolutions running per client address ([limits] resolutions_per_client): one client
+  // asking for many uncached names at once cannot take every slot of the resolver's own bound.
+  const running = new Map<string, number>();
+  const perClient = quota?.perClient ?? Number.POSITIVE_INFINITY;
   return {
     name: 'resolver',
     answer(query, client) {
@@ -24,10 +29,27 @@ export function resolverStage(resolver: Resolver, acl: ClientAcl, now: () => num
       const cached = resolver.fromCache(query.name, query.type);
       if (cached !== undefined) return toOutcome(cached, now(), query.cd, dnssecOk);
       if (!query.rd) return NOT_CACHED;
-      return resolver.resolve(query.name, query.type).then((r) => toOutcome(r, now(), query.cd, dnssecOk));
+      const held = running.get(client.address) ?? 0;
+      if (held >= perClient) {
+        quota?.hits?.hit('resolutions_per_client');
+        return QUOTA;
+      }
+      running.set(client.address, held + 1);
+      const done = () => {
+        const n = (running.get(client.address) ?? 1) - 1;
+        if (n <= 0) running.delete(client.address);
+        else running.set(client.address, n);
+      };
+      return resolver
+        .resolve(query.name, query.type)
+        .finally(done)
+        .then((r) => toOutcome(r, now(), query.cd, dnssecOk));
     },
   };
 }
+
+/** SERVFAIL for a client past its resolutions_per_client: a stub moves on to its next server or retries. */
+const QUOTA: Outcome = { rcode: RCODE.SERVFAIL, aa: false, ra: true, answer: [], authority: [], additional: [] };
 
 /**
  * toOutcome makes a resolution the engine's Outcome: ra set, and — for a fresh

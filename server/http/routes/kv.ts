@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ApiError } from '../../../lib/errors';
 import { checkKey, checkPrefix, KV_LIMITS, TxnError, type KvEntry, type KvStore, type KvView, type TxnOp } from '../../../lib/kv/kv';
-import { blockingParams } from '../blocking';
+import { blockingParams, heldWait } from '../blocking';
+import type { Gate } from '../../../lib/limits';
 import { integerQuery, validateBody, type Reply, type Route, type RouteContext } from '../router';
 
 /** Largest POST /v1/txn body: 64 operations with base64 values. */
@@ -87,7 +88,17 @@ const txnBody = z.array(txnOp).min(1).max(KV_LIMITS.txnOps);
  * Every response carries the store-wide index in X-Nekoq-Index; reads block with
  * `?index=&wait=` until the key or prefix changes.
  */
-export function kvRoutes(kv: KvStore): Route[] {
+export interface KvRouteOptions {
+  /** [limits] kv_value_bytes. */
+  readonly valueBytes?: number;
+  /** [limits] blocking_queries, shared with the registry's blocking reads. */
+  readonly waiters?: Gate;
+}
+
+export function kvRoutes(kv: KvStore, opts: KvRouteOptions = {}): Route[] {
+  const valueBytes = opts.valueBytes ?? KV_LIMITS.valueBytes;
+  // A transaction may carry one value of the largest size in base64, or many small ones.
+  const txnBodyBytes = Math.max(MAX_TXN_BODY_BYTES, Math.ceil((valueBytes * 4) / 3) + 64 * 1024);
   return [
     {
       method: 'GET',
@@ -101,7 +112,7 @@ export function kvRoutes(kv: KvStore): Route[] {
         if (ctx.query.has('encoding') && !base64) throw new ApiError('invalid_query', 'encoding may only be "base64"');
         const view: KvView = recurse || keysOnly ? { prefix: validPrefix(path) } : { key: validKey(path) };
         const block = blockingParams(ctx);
-        if (block !== undefined) await kv.waitForChange(view, block.after, block.waitMs, ctx.signal);
+        if (block !== undefined) await heldWait(opts.waiters, () => kv.waitForChange(view, block.after, block.waitMs, ctx.signal));
         const index = kv.index;
         if (keysOnly) {
           const separator = ctx.query.get('separator') ?? undefined;
@@ -128,7 +139,7 @@ export function kvRoutes(kv: KvStore): Route[] {
         const key = validKey(keyFromPath(ctx));
         const cas = integerParam(ctx, 'cas');
         const flags = integerParam(ctx, 'flags');
-        const value = await ctx.readRaw(KV_LIMITS.valueBytes);
+        const value = await ctx.readRaw(valueBytes, 'kv_value_bytes');
         const r = await kv.put(key, value, { ...(cas === undefined ? {} : { cas }), ...(flags === undefined ? {} : { flags }) });
         return indexed(r.index, { status: 200, body: r.ok });
       },
@@ -154,7 +165,7 @@ export function kvRoutes(kv: KvStore): Route[] {
       path: '/v1/txn',
       permission: 'kv',
       async handler(ctx) {
-        const raw = await ctx.readRaw(MAX_TXN_BODY_BYTES);
+        const raw = await ctx.readRaw(txnBodyBytes);
         let json: unknown;
         try {
           json = JSON.parse(raw.toString('utf8'));
@@ -167,8 +178,8 @@ export function kvRoutes(kv: KvStore): Route[] {
           if (bad !== undefined) throw new ApiError('validation_failed', `ops[${i}].key: ${bad}`, { errors: [{ path: `${i}.key`, message: bad }] });
           if ('value' in op) {
             const value = Buffer.from(op.value, 'base64');
-            if (value.length > KV_LIMITS.valueBytes) {
-              throw new ApiError('validation_failed', `ops[${i}].value: at most ${KV_LIMITS.valueBytes} bytes`, { errors: [{ path: `${i}.value`, message: 'too large' }] });
+            if (value.length > valueBytes) {
+              throw new ApiError('validation_failed', `ops[${i}].value: at most ${valueBytes} bytes`, { errors: [{ path: `${i}.value`, message: 'too large' }], limit: 'kv_value_bytes' });
             }
             return { ...op, value } as TxnOp;
           }

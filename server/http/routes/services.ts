@@ -1,5 +1,6 @@
 import type { KvStore } from '../../../lib/kv/kv';
-import { blockingParams } from '../blocking';
+import { blockingParams, heldWait } from '../blocking';
+import type { Gate } from '../../../lib/limits';
 import { bootstrapConfig } from './kv';
 import { ApiError } from '../../../lib/errors';
 import { canonicalAddress, checkKey, CORE_TYPES, instanceJson, registerBodySchema, type Instance, type InstanceKey } from '../../../lib/registry/instance';
@@ -16,6 +17,8 @@ export interface ServiceRouteDeps {
   readonly defaultTtl: number;
   readonly nodeName: string;
   readonly version: string;
+  /** [limits] blocking_queries. */
+  readonly waiters?: Gate;
 }
 
 /** serviceRoutes returns the registry endpoints of DESIGN.md's HTTP API. */
@@ -80,7 +83,7 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
         const typeParam = ctx.query.get('type') ?? undefined;
         if (typeParam !== undefined && !isDnsLabel(typeParam)) throw new ApiError('invalid_query', `type must be a DNS label: ${LABEL_RULE}`);
         const view = typeParam === undefined ? {} : { type: typeParam };
-        const index = await blockIfAsked(ctx, registry, view);
+        const index = await blockIfAsked(ctx, registry, view, deps.waiters);
         return indexed(index, { index, services: registry.services(typeParam).map(serviceJson) });
       },
     },
@@ -93,7 +96,7 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
         for (const [part, v] of [['type', type], ['name', name]] as const) {
           if (!isDnsLabel(v)) throw new ApiError('invalid_path', `${part} must be a DNS label: ${LABEL_RULE}`);
         }
-        const index = await blockIfAsked(ctx, registry, { type, name });
+        const index = await blockIfAsked(ctx, registry, { type, name }, deps.waiters);
         return indexed(index, { index, type, name, instances: registry.service(type, name).map(json) });
       },
     },
@@ -102,7 +105,7 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
       path: '/v1/bootstrap',
       permission: 'read',
       async handler(ctx) {
-        const index = await blockOnBundle(ctx, registry, deps.kv, deps.bootstrapPrefix);
+        const index = await blockOnBundle(ctx, registry, deps.kv, deps.bootstrapPrefix, deps.waiters);
         const services: Record<string, { name: string; instances: ReturnType<typeof instanceJson>[] }[]> = {};
         for (const t of CORE_TYPES) services[t] = [];
         for (const s of registry.services()) {
@@ -135,9 +138,9 @@ function indexed(index: number, body: unknown): Reply {
  * the view's index passes n or the wait (default 5m, at most 10m) runs out, then
  * returns the view's current index.
  */
-async function blockIfAsked(ctx: RouteContext, registry: ServiceRegistry, view: { type?: string; name?: string }): Promise<number> {
+async function blockIfAsked(ctx: RouteContext, registry: ServiceRegistry, view: { type?: string; name?: string }, waiters: Gate | undefined): Promise<number> {
   const block = blockingParams(ctx);
-  if (block !== undefined) await registry.waitForChange(view, block.after, block.waitMs, ctx.signal);
+  if (block !== undefined) await heldWait(waiters, () => registry.waitForChange(view, block.after, block.waitMs, ctx.signal));
   return registry.indexOf(view);
 }
 
@@ -146,18 +149,17 @@ async function blockIfAsked(ctx: RouteContext, registry: ServiceRegistry, view: 
  * registry index plus the KV index (both only grow, so the sum does too): it
  * waits until either the registry or a key under the bootstrap prefix changes.
  */
-async function blockOnBundle(ctx: RouteContext, registry: ServiceRegistry, kv: KvStore, prefix: string): Promise<number> {
+async function blockOnBundle(ctx: RouteContext, registry: ServiceRegistry, kv: KvStore, prefix: string, waiters: Gate | undefined): Promise<number> {
   const block = blockingParams(ctx);
-  if (block !== undefined && registry.index + kv.index <= block.after) {
-    const stop = new AbortController();
-    const abort = () => stop.abort();
-    ctx.signal.addEventListener('abort', abort, { once: true });
-    await Promise.race([
-      registry.waitForChange({}, registry.index, block.waitMs, stop.signal),
-      kv.waitForChange({ prefix }, kv.index, block.waitMs, stop.signal),
-    ]);
-    stop.abort();
-    ctx.signal.removeEventListener('abort', abort);
-  }
+  if (block !== undefined && registry.index + kv.index <= block.after) await heldWait(waiters, () => waitForBundle(ctx, registry, kv, prefix, block.waitMs));
   return registry.index + kv.index;
+}
+
+async function waitForBundle(ctx: RouteContext, registry: ServiceRegistry, kv: KvStore, prefix: string, waitMs: number): Promise<void> {
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  ctx.signal.addEventListener('abort', abort, { once: true });
+  await Promise.race([registry.waitForChange({}, registry.index, waitMs, stop.signal), kv.waitForChange({ prefix }, kv.index, waitMs, stop.signal)]);
+  stop.abort();
+  ctx.signal.removeEventListener('abort', abort);
 }

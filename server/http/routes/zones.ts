@@ -15,7 +15,7 @@ const createBody = z.strictObject({
 
 const rrsetBody = z.strictObject({
   ttl: z.number().int().min(0).max(0x7fffffff).default(ZONE_DEFAULTS.ttl),
-  values: z.array(z.string().max(65535)).min(1).max(ZONE_LIMITS.recordsPerSet),
+  values: z.array(z.string().max(65535)).min(1).max(ZONE_LIMITS.maxRecordsPerSet),
 });
 
 /** The API form of an RRset: an absolute owner name, the type mnemonic, ttl and values in presentation format. */
