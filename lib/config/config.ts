@@ -156,7 +156,6 @@ const FileSchema = z.strictObject({
       responses_per_second: z.number().int().min(1).max(1_000_000).default(200),
       all_per_second: z.number().int().min(0).max(1_000_000).default(0),
       slip: z.number().int().min(0).max(10).default(2),
-      window: duration(1000, 60_000).default('15s'),
       ipv4_prefix: z.number().int().min(8).max(32).default(24),
       ipv6_prefix: z.number().int().min(16).max(128).default(56),
       exempt: z.array(parsed(parseCidr)).max(1024).default(['127.0.0.0/8', '::1/128']),
@@ -331,7 +330,6 @@ export interface RrlConfig {
   /** 0: no bound on all responses to a prefix together. */
   readonly allPerSecond: number;
   readonly slip: number;
-  readonly windowMs: number;
   readonly ipv4Prefix: number;
   readonly ipv6Prefix: number;
   readonly exempt: readonly string[];
@@ -467,7 +465,6 @@ function toConfig(f: FileConfig, source: string | undefined, ctx: ConfigContext)
       responsesPerSecond: f.rrl.responses_per_second,
       allPerSecond: f.rrl.all_per_second,
       slip: f.rrl.slip,
-      windowMs: parseDuration(f.rrl.window)!,
       ipv4Prefix: f.rrl.ipv4_prefix,
       ipv6Prefix: f.rrl.ipv6_prefix,
       exempt: f.rrl.exempt,

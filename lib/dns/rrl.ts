@@ -17,19 +17,18 @@ import { ClientAcl } from './resolver/settings';
  *   authority section's first record), so a flood of random names under one
  *   zone shares one bucket, as in BIND;
  * - errors (SERVFAIL, REFUSED, FORMERR, ...): one bucket per rcode.
- * Each bucket is a balance credited `rate` per second up to `rate` (one second
- * of burst) and debited one per response. Below zero a response is limited;
- * the debt may grow to `window` seconds' worth, so a client must stay quiet (or
- * slow) for a while before it is answered again, the way BIND's window works.
- * Every `slip`-th limited response is sent truncated, the others dropped
- * (slip 0: drop all; slip 1: truncate all). `allPerSecond` (0 = off) bounds all
- * responses to a prefix together, with the same window and slip.
+ * Each bucket is a token bucket: credited `rate` per second up to `rate` (one
+ * second of burst), debited one per response sent. With no token left a
+ * response is limited, so a flood gets `rate` answers a second and no more (as
+ * in NSD and Knot; BIND also counts the limited ones, which starves a flooded
+ * prefix entirely). Every `slip`-th limited response is sent truncated, the
+ * others dropped (slip 0: drop all; slip 1: truncate all). `allPerSecond`
+ * (0 = off) bounds all responses to a prefix together, with the same slip.
  */
 export interface RrlOptions {
   readonly responsesPerSecond: number;
   readonly allPerSecond: number;
   readonly slip: number;
-  readonly windowMs: number;
   readonly ipv4Prefix: number;
   readonly ipv6Prefix: number;
   /** CIDR prefixes never limited (loopback by default: a spoofed source cannot be on it). */
@@ -77,12 +76,14 @@ export class ResponseRateLimiter {
       return 'send';
     }
     const now = this.now();
-    const kind = responseKind(response);
-    let limited = this.debit(`${prefix}|${kind}`, this.opts.responsesPerSecond, now);
-    if (this.opts.allPerSecond > 0 && this.debit(`${prefix}|*`, this.opts.allPerSecond, now) !== undefined) {
-      limited ??= this.buckets.get(`${prefix}|*`);
+    const one = this.bucket(`${prefix}|${responseKind(response)}`, this.opts.responsesPerSecond, now);
+    const all = this.opts.allPerSecond > 0 ? this.bucket(`${prefix}|*`, this.opts.allPerSecond, now) : undefined;
+    if (one.balance >= 1 && (all === undefined || all.balance >= 1)) {
+      one.balance -= 1;
+      if (all !== undefined) all.balance -= 1;
+      return 'send';
     }
-    if (limited === undefined) return 'send';
+    const limited = one.balance < 1 ? one : all!;
     limited.limited++;
     if (this.opts.slip > 0 && limited.limited % this.opts.slip === 0) {
       this.stats.slipped++;
@@ -92,27 +93,24 @@ export class ResponseRateLimiter {
     return 'drop';
   }
 
-  /** debit takes one response from a bucket; returns the bucket when it is over its rate (the response is limited). */
-  private debit(key: string, rate: number, now: number): Bucket | undefined {
+  /** bucket finds or makes a bucket and credits it for the time since it was last used. */
+  private bucket(key: string, rate: number, now: number): Bucket {
     let b = this.buckets.get(key);
     if (b === undefined) {
       if (this.buckets.size >= MAX_BUCKETS) this.evict(now);
       b = { balance: rate, at: now, limited: 0 };
       this.buckets.set(key, b);
-    } else {
-      const credit = ((now - b.at) / 1000) * rate;
-      b.balance = Math.min(rate, b.balance + credit);
+    } else if (now > b.at) {
+      b.balance = Math.min(rate, b.balance + ((now - b.at) / 1000) * rate);
       b.at = now;
     }
-    const floor = -rate * (this.opts.windowMs / 1000);
-    b.balance = Math.max(floor, b.balance - 1);
-    return b.balance < 0 ? b : undefined;
+    return b;
   }
 
-  /** evict drops the buckets that are full again (idle for a window), or else the oldest tenth. */
+  /** evict drops the buckets that are full again (unused for a second), or else the oldest tenth. */
   private evict(now: number): void {
     for (const [k, b] of this.buckets) {
-      if (now - b.at > this.opts.windowMs + 1000) this.buckets.delete(k);
+      if (now - b.at > 1000) this.buckets.delete(k);
     }
     if (this.buckets.size < MAX_BUCKETS) return;
     let n = Math.ceil(MAX_BUCKETS / 10);

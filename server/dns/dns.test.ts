@@ -109,8 +109,8 @@ describe('DNS over UDP, TCP and DoH with real clients', () => {
     writeFileSync(zoneFile, ZONE);
     const cert = await createTestCertificate(dir);
     app = await startAppliance({
-      dnsToml: `zone_files = ["${zoneFile}"]\ntcp_idle_timeout = "1s"\ntcp_max_connections = 20\n`,
-      toml: `[https]\nlisten = "127.0.0.1:0"\ncert = "${cert.certFile}"\nkey = "${cert.keyFile}"\n`,
+      dnsToml: `zone_files = ["${zoneFile}"]\n`,
+      toml: `[https]\nlisten = "127.0.0.1:0"\ncert = "${cert.certFile}"\nkey = "${cert.keyFile}"\n[limits]\ndns_tcp_idle_timeout = "1s"\ndns_tcp_read_timeout = "1s"\ndns_tcp_connections = 20\n`,
     });
     const port = (l: string) => Number(l.slice(l.lastIndexOf(':') + 1));
     httpPort = port(app.listeners.http!);
@@ -380,7 +380,7 @@ describe('DNS over UDP, TCP and DoH with real clients', () => {
     assert.ok(closedAt - sentAt >= 900, `idle connection closed after the 1s timeout, not ${Math.round(closedAt - sentAt)} ms`);
 
     // A message trickled a byte every 400 ms never completes: the connection closes once the
-    // message has taken longer than the idle timeout (1 s), although it is never idle that long.
+    // message has taken longer than the read timeout (1 s), although it is never idle that long.
     const slow = await openSocket(ours.tcp.port);
     const slowClosed = new Promise<number>((resolve) => slow.once('close', () => resolve(performance.now())));
     const slowStart = performance.now();
