@@ -128,9 +128,74 @@ function randomBytes(rng: () => number, n: number): Buffer {
   return o;
 }
 
-/** fuzzCase makes one case: mostly a seed with 1–3 mutations, sometimes random bytes (with a plausible header, or none). */
-export function fuzzCase(rng: () => number, seeds: readonly Buffer[]): Buffer {
+/**
+ * wellFormed builds a query that parses: a name made from the seeds' names with
+ * labels added, dropped, upper-cased or of odd bytes (dots, zero bytes, 0xff,
+ * 63-byte labels, names near 255 bytes), any type and class, random RD/CD/AD,
+ * and an OPT of any payload size (0 to 65535), version (BADVERS), DO bit and
+ * options (cookies, padding, client subnet, EDE, unknown, empty). These reach
+ * the engine and the signer where the byte mutations mostly end in FORMERR.
+ */
+export function wellFormed(rng: () => number, names: readonly string[]): Buffer {
+  const labels: Buffer[] = names[int(rng, names.length)]!.split('.').filter((l) => l !== '').map((l) => Buffer.from(l, 'latin1'));
+  for (let i = int(rng, 4); i > 0; i--) {
+    const roll = rng();
+    if (roll < 0.3) labels.unshift(Buffer.from(['*', 'www', '_tcp', '_api', 'a'.repeat(63), 'xn--zz'][int(rng, 6)]!, 'latin1'));
+    else if (roll < 0.5) labels.unshift(randomBytes(rng, 1 + int(rng, 63)));
+    else if (roll < 0.6 && labels.length > 0) labels.shift();
+    else if (roll < 0.8) {
+      const j = int(rng, Math.max(1, labels.length));
+      if (labels[j] !== undefined) labels[j] = Buffer.from(labels[j].toString('latin1').toUpperCase(), 'latin1');
+    } else labels.unshift(Buffer.from([[0], [0x2e], [0xff], [0x5c], [0x20]][int(rng, 5)]!));
+  }
+  while (labels.reduce((n, l) => n + l.length + 1, 1) > 255) labels.shift();
+  const types = [0, 1, 2, 5, 6, 12, 15, 16, 28, 33, 35, 39, 41, 43, 46, 47, 48, 50, 51, 52, 64, 65, 99, 249, 250, 251, 252, 253, 254, 255, 256, 257, 32768, 65280, 65535];
+  const type = rng() < 0.8 ? types[int(rng, types.length)]! : int(rng, 65536);
+  const klass = [1, 1, 1, 3, 4, 254, 255, 0, int(rng, 65536)][int(rng, 9)]!;
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(int(rng, 65536), 0);
+  let flags = 0;
+  if (rng() < 0.7) flags |= 0x0100; // RD
+  if (rng() < 0.2) flags |= 0x0010; // CD
+  if (rng() < 0.2) flags |= 0x0020; // AD
+  if (rng() < 0.05) flags |= int(rng, 16) << 11; // opcode
+  if (rng() < 0.03) flags |= 0x0400 | 0x0080; // AA, RA in a query
+  header.writeUInt16BE(flags, 2);
+  header.writeUInt16BE(1, 4);
+  const qname = Buffer.concat([...labels.flatMap((l) => [Buffer.from([l.length]), l]), Buffer.from([0])]);
+  const question = Buffer.alloc(4);
+  question.writeUInt16BE(type, 0);
+  question.writeUInt16BE(klass, 2);
+  const parts = [header, qname, question];
+  if (rng() < 0.7) {
+    header.writeUInt16BE(1, 10);
+    const options: Buffer[] = [];
+    for (let i = int(rng, 4); i > 0; i--) {
+      const code = [10, 12, 8, 15, 11, 9, 14, 65001, 0, int(rng, 65536)][int(rng, 10)]!;
+      const len = code === 10 ? [8, 16, 24, 40, 7, 41][int(rng, 6)]! : int(rng, 48);
+      const head = Buffer.alloc(4);
+      head.writeUInt16BE(code, 0);
+      head.writeUInt16BE(len, 2);
+      options.push(head, randomBytes(rng, len));
+    }
+    const rdata = Buffer.concat(options);
+    const opt = Buffer.alloc(11);
+    opt[0] = 0; // root
+    opt.writeUInt16BE(41, 1);
+    opt.writeUInt16BE([0, 1, 511, 512, 1232, 1400, 4096, 65535][int(rng, 8)]!, 3);
+    opt[5] = rng() < 0.05 ? int(rng, 256) : 0; // extended rcode
+    opt[6] = rng() < 0.05 ? 1 + int(rng, 255) : 0; // version
+    opt.writeUInt16BE((rng() < 0.5 ? 0x8000 : 0) | (rng() < 0.05 ? int(rng, 0x8000) : 0), 7);
+    opt.writeUInt16BE(rdata.length, 9);
+    parts.push(opt, rdata);
+  }
+  return Buffer.concat(parts);
+}
+
+/** fuzzCase makes one case: a seed with 1–3 mutations, a well-formed odd query (a quarter), or random bytes (with a plausible header, or none). */
+export function fuzzCase(rng: () => number, seeds: readonly Buffer[], names?: readonly string[]): Buffer {
   const roll = rng();
+  if (names !== undefined && roll >= 0.75) return rng() < 0.2 ? MUTATORS[int(rng, MUTATORS.length)]!(wellFormed(rng, names), rng) : wellFormed(rng, names);
   if (roll < 0.05) return randomBytes(rng, int(rng, 600));
   if (roll < 0.1) {
     const o = randomBytes(rng, 12 + int(rng, 300));

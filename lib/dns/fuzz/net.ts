@@ -15,13 +15,37 @@ export interface Endpoint {
   readonly httpUrl: string;
 }
 
-/** sendUdp sends every case from one socket, at most `window` unanswered at a time (a lost answer is waited for 50 ms). */
-export async function sendUdp(ep: Endpoint, cases: Iterable<Buffer>): Promise<{ sent: number; answered: number }> {
+/**
+ * badAnswer says what is wrong with an answer to fuzz cases (undefined: nothing):
+ * it must be a DNS message our decoder reads, with QR set and the ID of a case
+ * sent (`ids`; any ID when undefined).
+ */
+export function badAnswer(m: Buffer, ids?: ReadonlySet<number>): string | undefined {
+  if (m.length < 12) return `answer of ${m.length} bytes`;
+  if ((m[2]! & 0x80) === 0) return 'answer without QR';
+  if (ids !== undefined && !ids.has(m.readUInt16BE(0))) return `answer with ID ${m.readUInt16BE(0)}, not one sent`;
+  try {
+    decodeMessage(m);
+  } catch (err) {
+    return `answer not decodable: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
+const idOf = (c: Buffer) => (c.length >= 2 ? c.readUInt16BE(0) : -1);
+
+/** sendUdp sends every case from one socket, at most `window` unanswered at a time (a lost answer is waited for 50 ms); every answer is checked. */
+export async function sendUdp(ep: Endpoint, cases: Iterable<Buffer>): Promise<{ sent: number; answered: number; bad: string[] }> {
   const socket = createSocket('udp4');
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
   let answered = 0;
   let sent = 0;
-  socket.on('message', () => answered++);
+  const bad: string[] = [];
+  socket.on('message', (m) => {
+    answered++;
+    const why = badAnswer(m);
+    if (why !== undefined && bad.length < 20) bad.push(`udp: ${why}`);
+  });
   for (const c of cases) {
     socket.send(c, ep.dnsPort, ep.host);
     sent++;
@@ -34,7 +58,7 @@ export async function sendUdp(ep: Endpoint, cases: Iterable<Buffer>): Promise<{ 
   }
   await new Promise((r) => setTimeout(r, 200));
   await new Promise<void>((r) => socket.close(() => r()));
-  return { sent, answered };
+  return { sent, answered, bad };
 }
 
 /**
@@ -42,17 +66,29 @@ export async function sendUdp(ep: Endpoint, cases: Iterable<Buffer>): Promise<{ 
  * connections at a time; the last frame of each lies about its length (the
  * connection then waits for bytes that never come, until we drop it).
  */
-export async function sendTcp(ep: Endpoint, cases: Buffer[], perConnection = 50): Promise<{ sent: number; connections: number }> {
+export async function sendTcp(ep: Endpoint, cases: Buffer[], perConnection = 50): Promise<{ sent: number; connections: number; answered: number; bad: string[] }> {
   let sent = 0;
   let connections = 0;
+  let answered = 0;
+  const bad: string[] = [];
   const batches: Buffer[][] = [];
   for (let i = 0; i < cases.length; i += perConnection) batches.push(cases.slice(i, i + perConnection));
   const one = (batch: Buffer[]) =>
     new Promise<void>((resolve) => {
       connections++;
       const sock = connect(ep.dnsPort, ep.host);
+      const ids = new Set(batch.map(idOf));
+      let buf = Buffer.alloc(0);
       sock.on('error', () => resolve());
-      sock.on('data', () => {});
+      sock.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          answered++;
+          const why = badAnswer(buf.subarray(2, 2 + buf.readUInt16BE(0)), ids);
+          if (why !== undefined && bad.length < 20) bad.push(`tcp: ${why}`);
+          buf = buf.subarray(2 + buf.readUInt16BE(0));
+        }
+      });
       sock.on('close', () => resolve());
       sock.on('connect', () => {
         batch.forEach((c, j) => {
@@ -70,27 +106,30 @@ export async function sendTcp(ep: Endpoint, cases: Buffer[], perConnection = 50)
     while (next < batches.length) await one(batches[next++]!);
   };
   await Promise.all(Array.from({ length: 20 }, worker));
-  return { sent, connections };
+  return { sent, connections, answered, bad };
 }
 
-/** sendDoh POSTs cases to /dns-query, `parallel` at a time; returns the status counts. */
-export async function sendDoh(ep: Endpoint, cases: Buffer[], parallel = 16): Promise<Record<string, number>> {
+/** sendDoh POSTs cases to /dns-query, `parallel` at a time; returns the status counts and what was wrong (a 200 must carry a good answer, anything else a 4xx). */
+export async function sendDoh(ep: Endpoint, cases: Buffer[], parallel = 16): Promise<{ statuses: Record<string, number>; bad: string[] }> {
   const statuses: Record<string, number> = {};
+  const bad: string[] = [];
   let next = 0;
   const worker = async () => {
     while (next < cases.length) {
       const c = cases[next++]!;
       try {
         const res = await fetch(`${ep.httpUrl}/dns-query`, { method: 'POST', headers: { 'content-type': 'application/dns-message', accept: 'application/dns-message' }, body: new Uint8Array(c) });
-        await res.arrayBuffer();
+        const body = Buffer.from(await res.arrayBuffer());
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        const why = res.status === 200 ? badAnswer(body, new Set([idOf(c)])) : res.status >= 400 && res.status < 500 ? undefined : `status ${res.status}`;
+        if (why !== undefined && bad.length < 20) bad.push(`doh: ${why}`);
       } catch {
         statuses.error = (statuses.error ?? 0) + 1;
       }
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
-  return statuses;
+  return { statuses, bad };
 }
 
 /** The questions asked after the flood, and what their answers must hold. */

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   let ran = 0;
   let crashes = 0;
   for (; ran < cases && Date.now() < deadline; ran++) {
-    const msg = fuzzCase(rng, seeds);
+    const msg = fuzzCase(rng, seeds, SEED_NAMES);
     const failure = await checkCase(responder, msg);
     if (failure !== undefined) {
       crashes++;
@@ -80,21 +80,22 @@ async function network(seeds: readonly Buffer[], rng: () => number): Promise<str
     console.error(`… network: appliance at ${app.url}`);
     const udp = app.listeners["dns-udp"]!;
     const ep = { host: '127.0.0.1', dnsPort: Number(udp.slice(udp.lastIndexOf(':') + 1)), httpUrl: app.url };
-    const make = (n: number) => Array.from({ length: n }, () => fuzzCase(rng, seeds));
+    const make = (n: number) => Array.from({ length: n }, () => fuzzCase(rng, seeds, SEED_NAMES));
     const t0 = Date.now();
     const u = await sendUdp(ep, make(net));
     console.error(`… network: ${u.sent} UDP cases sent, ${u.answered} answered`);
     const t = await sendTcp(ep, make(Math.ceil(net / 4)));
-    console.error(`… network: ${t.sent} TCP cases on ${t.connections} connections`);
+    console.error(`… network: ${t.sent} TCP cases on ${t.connections} connections, ${t.answered} answered`);
     const d = await sendDoh(ep, make(Math.ceil(net / 10)));
-    console.error(`… network: DoH ${JSON.stringify(d)}`);
-    const problems = await checkTable(ep);
+    console.error(`… network: DoH ${JSON.stringify(d.statuses)}`);
+    // Every answer that came back must be a good one; then the check table must be right.
+    const problems = [...u.bad, ...t.bad, ...d.bad, ...(await checkTable(ep))];
     const alive = app.proc.exitCode === null && app.proc.signalCode === null;
     if (!alive || problems.length > 0) {
       netFailed = true;
       console.error(`network phase: ${alive ? 'alive' : 'the appliance exited'}; ${problems.join('; ')}\n${app.stderr().slice(-2000)}`);
     }
-    return ` udp=${u.sent} udp_answered=${u.answered} tcp=${t.sent} tcp_connections=${t.connections} doh=${JSON.stringify(d)} net_seconds=${((Date.now() - t0) / 1000).toFixed(1)} check_table=${problems.length === 0 ? 'ok' : 'FAILED'} alive=${alive}`;
+    return ` udp=${u.sent} udp_answered=${u.answered} tcp=${t.sent} tcp_connections=${t.connections} tcp_answered=${t.answered} doh=${JSON.stringify(d.statuses)} bad_answers=${u.bad.length + t.bad.length + d.bad.length} net_seconds=${((Date.now() - t0) / 1000).toFixed(1)} check_table=${problems.length === 0 ? 'ok' : 'FAILED'} alive=${alive}`;
   } finally {
     await app.stop();
     removeTemp(app.dataDir);
