@@ -193,6 +193,12 @@ describe('limits', () => {
     await Promise.all(waiting);
     ac.abort();
     assert.equal(await metric(app, 'nekoq_blocking_queries'), 0);
+    // http_request_timeout bounds receiving a request, not answering it: a blocking read waits its full 3 s.
+    const now = Number((await app.api('GET', '/v1/kv/watched')).headers.get('x-nekoq-index'));
+    const t = performance.now();
+    const long = await app.api('GET', `/v1/kv/watched?index=${now}&wait=3s`, { role: 'read' });
+    assert.equal(long.status, 200);
+    assert.ok(performance.now() - t >= 2900, `answered after ${Math.round(performance.now() - t)} ms`);
   });
 
   test('kv_value_bytes: a larger value is 413 (PUT and in a transaction) and nothing is written; counted', async () => {

@@ -1,3 +1,4 @@
+import type { RrlOptions } from '../dns/rrl';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
@@ -323,16 +324,9 @@ export interface LimitsConfig {
   readonly kvValueBytes: number;
 }
 
-/** RrlConfig is response rate limiting for UDP ([rrl]). */
-export interface RrlConfig {
+/** RrlConfig is response rate limiting for UDP ([rrl]): its options (lib/dns/rrl.ts) and whether it is on. */
+export interface RrlConfig extends RrlOptions {
   readonly enabled: boolean;
-  readonly responsesPerSecond: number;
-  /** 0: no bound on all responses to a prefix together. */
-  readonly allPerSecond: number;
-  readonly slip: number;
-  readonly ipv4Prefix: number;
-  readonly ipv6Prefix: number;
-  readonly exempt: readonly string[];
 }
 
 export interface DnssecConfig {
