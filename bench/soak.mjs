@@ -58,18 +58,25 @@ async function main() {
 
   const samples = [];
   const t0 = Date.now();
-  const sample = () => {
+  const sample = async () => {
     const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
     const rss = Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
-    samples.push({ t: (Date.now() - t0) / 1000, rssMb: rss });
+    const t = (Date.now() - t0) / 1000;
+    // The JS heap in use and external memory (Buffers) from /metrics: a leak in JS shows there, not only in RSS.
+    const m = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) }).then((r) => r.text(), () => '');
+    const mb = (name) => {
+      const line = m.split('\n').find((l) => l.startsWith(`${name} `));
+      return line === undefined ? undefined : +(Number(line.slice(name.length + 1)) / 1048576).toFixed(1);
+    };
+    samples.push({ t, rssMb: rss, heapUsedMb: mb('nodejs_heap_size_used_bytes'), externalMb: mb('nodejs_external_memory_bytes') });
   };
-  sample();
-  const timer = setInterval(sample, 10_000);
+  await sample();
+  const timer = setInterval(() => void sample(), 10_000);
   const stateFile = join(h.dir, 'acknowledged.json');
   const spec = { url, dnsPort: ports.dns, token: TOKEN, minutes, scale, seed, stateFile };
   const r = await h.run(process.execPath, [fileURLToPath(import.meta.url), '--load', JSON.stringify(spec)], {});
   clearInterval(timer);
-  sample();
+  await sample();
   if (r.code !== 0) log(`load generator exited ${r.code}:\n${r.stderr.slice(-3000)}`);
   process.stderr.write(r.stderr);
   const report = JSON.parse(r.stdout.trim().split('\n').pop());
@@ -102,8 +109,8 @@ async function main() {
   const worst = after.reduce((w, s) => Math.max(w, Math.abs(s.rssMb - mean) / mean), 0);
   const first = after[0]?.rssMb ?? mean;
   const flat = worst <= 0.1;
-  log('\nRSS (MiB) every 10 s:');
-  for (let i = 0; i < samples.length; i += 6) log('  ' + samples.slice(i, i + 6).map((s) => `${s.t.toFixed(0).padStart(4)} s ${s.rssMb.toFixed(1).padStart(6)}`).join('  '));
+  log('\nRSS / JS heap used / external (MiB) every 10 s:');
+  for (let i = 0; i < samples.length; i += 4) log('  ' + samples.slice(i, i + 4).map((s) => `${s.t.toFixed(0).padStart(4)} s ${s.rssMb.toFixed(0).padStart(4)} ${String(s.heapUsedMb ?? '-').padStart(6)} ${String(s.externalMb ?? '-').padStart(5)}`).join('   '));
   log(
     `after the ${warm} s warm-up: mean ${mean.toFixed(1)} MiB, min ${Math.min(...after.map((s) => s.rssMb)).toFixed(1)}, max ${Math.max(...after.map((s) => s.rssMb)).toFixed(1)}, ` +
       `last/first ${((samples.at(-1).rssMb / first - 1) * 100).toFixed(1)}%, largest deviation from the mean ${(worst * 100).toFixed(1)}% → ${flat ? 'flat' : 'NOT flat'}`,

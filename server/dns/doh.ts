@@ -72,6 +72,7 @@ export function dohRoutes(responder: DnsResponder): Route[] {
     },
     {
       method: 'POST',
+      takesBody: true,
       path: DOH_PATH,
       permission: 'none',
       async handler(ctx) {

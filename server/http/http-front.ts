@@ -80,13 +80,20 @@ export class HttpFront {
     if (limits !== undefined) server.maxConnections = limits.httpMaxConnections;
     // Connections past maxConnections are closed by node before any byte is read.
     server.on('drop', () => hits?.hit('http_max_connections'));
+    // CONNECT is no method of ours: node hands it to 'connect' listeners or closes the socket without a word.
+    server.on('connect', (_req: IncomingMessage, socket: Socket) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'));
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       // A request (its headers, or all of it) that did not arrive in time: node answers 408 itself when it still can.
       const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
       if (timedOut) hits?.hit(this.readingBody.has(socket) ? 'http_request_timeout' : 'http_header_timeout');
-      if (socket.writable && !socket.destroyed) {
-        socket.end(`HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-      } else socket.destroy();
+      const reply = `HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
+      // Bytes after a complete request (a body longer than its length, say) are an error of the
+      // connection, not of that request: its own answer goes out first, then the 400 and the close.
+      const answering = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      // (A timeout is the stuck request's own: it is answered 408 at once.)
+      if (!timedOut && answering && !answering.writableFinished && !socket.destroyed) answering.once('finish', () => socket.end(reply));
+      else if (socket.writable && !socket.destroyed) socket.end(reply);
+      else socket.destroy();
       this.deps.log.debug('http client error', { code: err.code });
     });
     await new Promise<void>((resolve, reject) => {

@@ -51,6 +51,12 @@ export interface Route {
   readonly path: string;
   /** 'none' = no token needed (health, metrics, DoH). */
   readonly permission: Permission | 'none';
+  /**
+   * The handler reads the body (readRaw/readJson) before it writes anything. Any other
+   * route's request body is read (and dropped) before its handler runs, so a request
+   * whose body never arrives whole, or is malformed, changes nothing.
+   */
+  readonly takesBody?: boolean;
   readonly handler: (ctx: RouteContext) => Promise<Reply> | Reply;
 }
 
@@ -109,6 +115,7 @@ export class ApiRouter {
     const route = (found.store as Store).route;
     const started = performance.now();
     let abort: AbortController | undefined;
+    const bodyFirst = route.takesBody !== true && method !== 'GET' && method !== 'HEAD' && !req.complete;
     const reply = await this.run(route, found.params, path, () => this.authorize(req.headers.authorization, route.permission), (params, principal) => ({
       params,
       principal,
@@ -129,7 +136,7 @@ export class ApiRouter {
       },
       readRaw: (maxBytes, limit) => readRawBody(req, maxBytes, limit),
       readJson: () => readJsonBody(req, this.bodyBytes),
-    }));
+    }), bodyFirst ? () => readRawBody(req, this.bodyBytes) : undefined);
     this.finish(req, res, route.path, started, reply);
     return true;
   }
@@ -196,8 +203,10 @@ export class ApiRouter {
     path: string,
     authorize: () => TokenEntry | undefined,
     context: (params: Record<string, string>, principal: TokenEntry | undefined) => RouteContext,
+    drain?: () => Promise<unknown>,
   ): Promise<Reply> {
     try {
+      if (drain !== undefined) await drain();
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(found)) {
         if (v !== undefined) params[k] = v;

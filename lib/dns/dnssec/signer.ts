@@ -34,7 +34,12 @@ export interface SignerOptions {
   readonly now?: () => number;
   /** Most cached signatures (the oldest quarter is dropped when reached). */
   readonly maxCached?: number;
+  /** Most bytes they may take (keys and RRSIG RDATA, estimated); 16 MiB by default. Under registry churn every new version of a service's RRset adds one. */
+  readonly maxCachedBytes?: number;
 }
+
+/** Bytes counted per cached entry besides its key and RDATA (the Map entry, the objects). */
+const ENTRY_OVERHEAD = 200;
 
 interface CachedSig {
   readonly sigs: RRset;
@@ -56,6 +61,8 @@ export class ZoneSigner {
   private readonly cache = new Map<string, CachedSig>();
   private readonly byObject = new WeakMap<RRset, CachedSig>();
   private readonly maxCached: number;
+  private readonly maxCachedBytes: number;
+  private cachedBytes = 0;
   private readonly views = new WeakMap<ZoneView, SignedView>();
   /** NSECs made for one name asked about: signed each time, never cached (a flood of random names would fill the cache with them; the prebuilt answer keeps a repeat cheap). */
   private readonly oneOff = new WeakSet<RRset>();
@@ -69,6 +76,7 @@ export class ZoneSigner {
   ) {
     this.now = opts.now ?? Date.now;
     this.maxCached = opts.maxCached ?? 100_000;
+    this.maxCachedBytes = opts.maxCachedBytes ?? 16 * 1024 * 1024;
   }
 
   /** view gives `zone` with its DNSKEY RRset at the apex (the only record the signer adds to a zone's data). */
@@ -109,9 +117,15 @@ export class ZoneSigner {
     const key = `${zone}\u0000${keyTags}\u0000${source}\u0000${set.type}\u0000${set.ttl}\u0000${set.rdata.map((r) => r.toString('latin1')).join('\u0001')}`;
     let hit = this.cache.get(key);
     if (hit === undefined || now >= hit.refreshAt) {
+      if (hit !== undefined) {
+        this.cache.delete(key);
+        this.cachedBytes -= entryBytes(key, hit);
+      }
       hit = this.sign(set, source, zone, keys, keyTags, now);
-      if (this.cache.size >= this.maxCached) this.evict();
+      const size = entryBytes(key, hit);
+      if (this.cache.size >= this.maxCached || this.cachedBytes + size > this.maxCachedBytes) this.evict();
       this.cache.set(key, hit);
+      this.cachedBytes += size;
     } else {
       this.stats.cacheHits++;
     }
@@ -126,16 +140,19 @@ export class ZoneSigner {
     const expiration = now + this.opts.validityMs - randomInt(0, Math.max(1, Math.floor(this.opts.refreshMs / 2)));
     const validity = { inception: Math.floor((now - SKEW_MS) / 1000), expiration: Math.floor(expiration / 1000) };
     const signed = source === set.name ? set : { ...set, name: source };
-    const rdata = keys.map((k) => signRRset(signed, k.key, zone, validity));
+    // Copied out of node's shared 8 KiB pool: a cached 100-byte signature must not keep a whole slab alive.
+    const rdata = keys.map((k) => copyOut(signRRset(signed, k.key, zone, validity)));
     this.stats.signatures += rdata.length;
     return { sigs: { name: set.name, type: TYPE.RRSIG, ttl: set.ttl, data: rdata, rdata }, refreshAt: expiration - this.opts.refreshMs, keyTags };
   }
 
+  /** evict drops the oldest quarter of the cached signatures. */
   private evict(): void {
     let drop = Math.ceil(this.cache.size / 4);
-    for (const k of this.cache.keys()) {
+    for (const [k, v] of this.cache) {
       if (drop-- <= 0) break;
       this.cache.delete(k);
+      this.cachedBytes -= entryBytes(k, v);
     }
   }
 
@@ -394,4 +411,17 @@ function successor(name: string): string {
   if (wireLength(name) + 2 <= 255) return joinName('\u0000', name);
   const parent = parentName(name);
   return joinName(successorLabel(name.slice(0, name.length - parent.length - 1)), parent);
+}
+
+function entryBytes(key: string, c: CachedSig): number {
+  let n = key.length + ENTRY_OVERHEAD;
+  for (const r of c.sigs.rdata) n += r.length;
+  return n;
+}
+
+/** copyOut gives a buffer of its own (not a slice of the pool) holding `b`. */
+function copyOut(b: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(b.length);
+  b.copy(own);
+  return own;
 }

@@ -133,6 +133,7 @@ export function kvRoutes(kv: KvStore, opts: KvRouteOptions = {}): Route[] {
     },
     {
       method: 'PUT',
+      takesBody: true,
       path: '/v1/kv/*',
       permission: 'kv',
       async handler(ctx) {
@@ -162,6 +163,7 @@ export function kvRoutes(kv: KvStore, opts: KvRouteOptions = {}): Route[] {
     },
     {
       method: 'POST',
+      takesBody: true,
       path: '/v1/txn',
       permission: 'kv',
       async handler(ctx) {

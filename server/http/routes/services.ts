@@ -32,6 +32,7 @@ export function serviceRoutes(deps: ServiceRouteDeps): Route[] {
   return [
     {
       method: 'PUT',
+      takesBody: true,
       path: base,
       permission: 'register',
       async handler(ctx) {

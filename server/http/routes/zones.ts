@@ -34,6 +34,7 @@ export function zoneRoutes(deps: { zones: ZoneStore; defaultNameservers: readonl
     { method: 'GET', path: '/v1/zones', permission: 'read', handler: () => ({ status: 200, body: { zones: zones.list() } }) },
     {
       method: 'POST',
+      takesBody: true,
       path: '/v1/zones',
       permission: 'admin',
       async handler(ctx) {
@@ -66,6 +67,7 @@ export function zoneRoutes(deps: { zones: ZoneStore; defaultNameservers: readonl
     },
     {
       method: 'PUT',
+      takesBody: true,
       path: '/v1/zones/:zone/records/:name/:type',
       permission: 'admin',
       async handler(ctx) {
@@ -91,6 +93,7 @@ export function zoneRoutes(deps: { zones: ZoneStore; defaultNameservers: readonl
     },
     {
       method: 'POST',
+      takesBody: true,
       path: '/v1/zones/:zone/import',
       permission: 'admin',
       async handler(ctx) {
