@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { readName } from './message';
+import { asciiLower, readName } from './message';
 import { ClientAcl } from './resolver/settings';
 
 /**
@@ -201,10 +201,10 @@ export function responseKind(r: Buffer): string {
       qtype = r.readUInt16BE(q.end);
       off = q.end + 4;
     }
-    if (rcode === 0 && an > 0) return `A${lower(qname)}/${qtype}`;
-    if (ns === 0) return `${rcode === 3 ? 'X' : 'N'}${lower(qname)}`;
+    if (rcode === 0 && an > 0) return `A${asciiLower(qname)}/${qtype}`;
+    if (ns === 0) return `${rcode === 3 ? 'X' : 'N'}${asciiLower(qname)}`;
     for (let i = 0; i < an; i++) off = skipRecord(r, off);
-    return `${rcode === 3 ? 'X' : 'N'}${lower(readName(r, off).name)}`;
+    return `${rcode === 3 ? 'X' : 'N'}${asciiLower(readName(r, off).name)}`;
   } catch {
     return `E${rcode}`;
   }
@@ -213,10 +213,6 @@ export function responseKind(r: Buffer): string {
 function skipRecord(r: Buffer, off: number): number {
   const end = readName(r, off).end;
   return end + 10 + r.readUInt16BE(end + 8);
-}
-
-function lower(name: string): string {
-  return /[A-Z]/.test(name) ? name.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : name;
 }
 
 /**
