@@ -1,7 +1,7 @@
 import type { LimitHits } from '../limits';
 import { RCODE } from './constants';
 import type { Client, Outcome, QueryEngine } from './engine';
-import { DEFAULT_EDNS_PAYLOAD, encodeError, encodeResponse, isBadQuery, MAX_MESSAGE, parseQuery, udpLimit, type Query } from './wire';
+import { DEFAULT_EDNS_PAYLOAD, encodeError, encodeResponse, isBadQuery, MAX_MESSAGE, ownCopy, parseQuery, udpLimit, type Query } from './wire';
 
 export interface ResponderOptions {
   /** Our EDNS UDP payload size: the largest UDP response we send ([dns] edns_udp_size). */
@@ -178,7 +178,7 @@ export class DnsResponder {
       if (this.cachedAnswers >= this.maxEntries || this.cachedBytes + full.length > this.maxBytes) this.evictOldest();
       // The RA bit of the stored copy does not matter: patch() sets it for each client.
       const resolved = ttlOffsets === undefined ? undefined : { ttlOffsets, builtAt: this.now() };
-      this.cache[fast.variant]!.set(fast.key, { wire: full, until: out.cacheUntil!, resolved });
+      this.cache[fast.variant]!.set(fast.key, { wire: ownCopy(full), until: out.cacheUntil!, resolved });
       this.cachedBytes += full.length;
     }
     const sent = full.length <= limit ? full : encodeResponse(query, out, limit, this.payload);

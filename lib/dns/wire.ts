@@ -191,6 +191,17 @@ export interface Response {
 const scratch = Buffer.allocUnsafe(MAX_MESSAGE);
 
 /**
+ * ownCopy gives a buffer of its own holding `b`. Buffer.from copies small buffers
+ * into slices of node's shared 8 KiB pool, and one long-lived slice keeps its whole
+ * slab alive: anything kept in a cache is copied out with this instead.
+ */
+export function ownCopy(b: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(b.length);
+  b.copy(own);
+  return own;
+}
+
+/**
  * encodeResponse writes the response to `query` in at most `limit` bytes. The
  * question is copied from the query as asked. RRsets are written whole: when an
  * answer or authority RRset does not fit, TC is set and nothing after it is

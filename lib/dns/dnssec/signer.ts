@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { lowerName } from '../authority';
 import { RCODE, TYPE } from '../constants';
 import type { RRset } from '../rrset';
-import type { Response } from '../wire';
+import { ownCopy, type Response } from '../wire';
 import { inZone, parentName, type ZoneSource, type ZoneView } from '../zone';
 import { dnskeyRdataOf, type Keyring, type ZoneKey } from './keyring';
 import { nsecRdata } from './nsec';
@@ -141,7 +141,7 @@ export class ZoneSigner {
     const validity = { inception: Math.floor((now - SKEW_MS) / 1000), expiration: Math.floor(expiration / 1000) };
     const signed = source === set.name ? set : { ...set, name: source };
     // Copied out of node's shared 8 KiB pool: a cached 100-byte signature must not keep a whole slab alive.
-    const rdata = keys.map((k) => copyOut(signRRset(signed, k.key, zone, validity)));
+    const rdata = keys.map((k) => ownCopy(signRRset(signed, k.key, zone, validity)));
     this.stats.signatures += rdata.length;
     return { sigs: { name: set.name, type: TYPE.RRSIG, ttl: set.ttl, data: rdata, rdata }, refreshAt: expiration - this.opts.refreshMs, keyTags };
   }
@@ -417,11 +417,4 @@ function entryBytes(key: string, c: CachedSig): number {
   let n = key.length + ENTRY_OVERHEAD;
   for (const r of c.sigs.rdata) n += r.length;
   return n;
-}
-
-/** copyOut gives a buffer of its own (not a slice of the pool) holding `b`. */
-function copyOut(b: Buffer): Buffer {
-  const own = Buffer.allocUnsafeSlow(b.length);
-  b.copy(own);
-  return own;
 }
