@@ -308,6 +308,7 @@ export class RunningAppliance {
       await this.cluster.stop();
       this.registryService.flushRenewals();
       this.deps.store.close();
+      this.registryService.closed();
       log.info('stopped');
       this.markStopped();
     })();

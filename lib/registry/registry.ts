@@ -17,10 +17,10 @@ export interface InstanceJournal {
 }
 
 /**
- * How far a journalled renewal may lag the acknowledged one: renewals are written
- * every RENEWAL_FLUSH_MS at most, so a restart restores each lease as
- * (journalled renewal + ttl + RESTORE_ALLOWANCE_MS). That is never earlier than the
- * acknowledged lease end, and at most RESTORE_ALLOWANCE_MS later.
+ * Renewals are journalled every RENEWAL_FLUSH_MS, after they are answered. A
+ * restart after a crash restores each lease so that it never ends before the end
+ * that was acknowledged (see SqliteInstanceJournal.load): RESTORE_ALLOWANCE_MS is
+ * the margin it adds for the time between the last flush and the crash.
  */
 export const RENEWAL_FLUSH_MS = 250;
 export const RESTORE_ALLOWANCE_MS = 1000;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { specOf, type Instance, type InstanceKey, type InstanceSpec } from '../../lib/registry/instance';
 import type { InstanceJournal } from '../../lib/registry/registry';
+import type { LeaseMarkState } from './lease-mark';
 
 interface Row {
   type: string;
@@ -68,19 +69,35 @@ export class SqliteInstanceJournal implements InstanceJournal {
   /**
    * load returns the journalled instances whose leases are still running at `now`
    * and the stored index, and deletes the rows of leases that ended while the
-   * process was down (returned as `expired`, for the peers to hear of). Each lease
-   * is restored as renewal + ttl + allowanceMs, the most a journalled renewal may
-   * lag the acknowledged one. `self` is this node's name: rows owned by another
-   * node (replicated) have no lease here and are restored as they are.
+   * process was down (returned as `expired`, for the peers to hear of). `self` is
+   * this node's name: rows owned by another node (replicated) have no lease here
+   * and are restored as they are.
+   *
+   * Renewals are journalled in batches after they are answered, so after kill -9
+   * the journal can lack the last ones. `mark` (see LeaseMark) says when that can
+   * be: a lease that was running after `mark.durable` may have been renewed up to
+   * the moment the process died, at most allowanceMs after `mark.alive`, and is
+   * restored to end at mark.alive + ttl + allowanceMs. Its row is moved to that
+   * renewal too, so that a second crash before its next heartbeat is journalled
+   * does not shorten it again. Any other lease is restored as its journalled
+   * renewal + ttl + allowanceMs. Either way no lease ends before the end that was
+   * acknowledged; the cost is that an instance that died together with the node
+   * lingers up to one ttl.
    */
-  load(now: number, allowanceMs: number, self = ''): { instances: Instance[]; index: number; expired: InstanceKey[] } {
+  load(now: number, allowanceMs: number, self = '', mark?: LeaseMarkState): { instances: Instance[]; index: number; expired: InstanceKey[] } {
     const rows = this.db.prepare('SELECT * FROM instances').all() as Row[];
+    const unjournalledSince = mark === undefined || mark.clean ? Infinity : mark.durable;
     const live: Instance[] = [];
     const dead: Row[] = [];
+    const moved: Row[] = [];
     for (const r of rows) {
       const spec = JSON.parse(r.spec) as InstanceSpec;
       const own = r.origin === '' || r.origin === self;
-      const expiresAt = own ? r.renewed_at + spec.ttl * 1000 + allowanceMs : Infinity;
+      let expiresAt = own ? r.renewed_at + spec.ttl * 1000 + allowanceMs : Infinity;
+      if (own && mark !== undefined && expiresAt > unjournalledSince && mark.alive > r.renewed_at) {
+        expiresAt = mark.alive + spec.ttl * 1000 + allowanceMs;
+        moved.push(r);
+      }
       if (expiresAt <= now) {
         dead.push(r);
         continue;
@@ -100,13 +117,14 @@ export class SqliteInstanceJournal implements InstanceJournal {
     }
     const stored = this.db.prepare("SELECT value FROM meta WHERE key = 'registry_index'").get() as { value: string } | undefined;
     let index = Number(stored?.value ?? 0);
-    if (dead.length > 0) {
-      this.db.transaction(() => {
-        for (const r of dead) this.removeStmt.run(r.type, r.name, r.id);
-        index += 1;
-        this.indexStmt.run(String(index));
-      })();
-    }
+    const gone = new Set(dead);
+    this.db.transaction(() => {
+      for (const r of moved) if (!gone.has(r)) this.renewStmt.run(mark!.alive, r.type, r.name, r.id);
+      if (dead.length === 0) return;
+      for (const r of dead) this.removeStmt.run(r.type, r.name, r.id);
+      index += 1;
+      this.indexStmt.run(String(index));
+    })();
     return { instances: live, index, expired: dead.map((r) => ({ type: r.type, name: r.name, id: r.id })) };
   }
 }

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DurabilityError } from '../../lib/durability';
+import type { Instance } from '../../lib/registry/instance';
+import { SqliteInstanceJournal } from './instance-journal';
+import { LeaseMark } from './lease-mark';
 import { MIGRATIONS } from './migrations';
 import { Store, StoreError } from './store';
 
@@ -96,5 +99,79 @@ describe('GroupCommit', () => {
     const rejected = outcomes[2] as PromiseRejectedResult;
     assert.ok(rejected.reason instanceof DurabilityError && !rejected.reason.closed, 'a failed write is a DurabilityError');
     await assert.rejects(s.durable.commit(() => undefined, () => undefined), (e: unknown) => e instanceof DurabilityError && e.closed);
+  });
+});
+
+describe('SqliteInstanceJournal.load and the lease mark', () => {
+  const t0 = 1_800_000_000_000;
+  const instance = (id: string, ttl: number): Instance => ({
+    type: 'mq',
+    name: 'kafka',
+    id,
+    address: '10.0.0.1',
+    port: 9092,
+    protocol: 'tcp',
+    tags: [],
+    meta: {},
+    weight: 1,
+    priority: 0,
+    ttl,
+    registeredAt: t0,
+    renewedAt: t0,
+    expiresAt: t0 + ttl * 1000,
+    createIndex: 1,
+    modifyIndex: 1,
+  });
+  const journalWith = (...instances: Instance[]) => {
+    const store = Store.open(tempDir());
+    const journal = new SqliteInstanceJournal(store.db);
+    instances.forEach((i, n) => journal.upsert(i, n + 1));
+    return { store, journal };
+  };
+  const ends = (r: { instances: Instance[] }) => Object.fromEntries(r.instances.map((i) => [i.id, i.expiresAt - t0]));
+
+  it('without a mark, or after a graceful stop, restores journalled renewal + ttl + allowance', () => {
+    const { store, journal } = journalWith(instance('a', 30));
+    assert.deepEqual(ends(journal.load(t0 + 5000, 1000)), { a: 31_000 });
+    assert.deepEqual(ends(journal.load(t0 + 5000, 1000, '', { alive: t0 + 4000, durable: t0 + 4000, clean: true })), { a: 31_000 });
+    store.close();
+  });
+
+  it('after a crash stretches a lease that was running when renewals went unjournalled to the last alive time + ttl, durably', () => {
+    const { store, journal } = journalWith(instance('a', 30), instance('short', 1));
+    const mark = { alive: t0 + 4000, durable: t0 + 3800, clean: false };
+    const first = journal.load(t0 + 6000, 1000, '', mark);
+    // 'short' ended (t0 + 2 s, allowance included) before renewals could go missing: gone.
+    assert.deepEqual(ends(first), { a: 35_000 });
+    assert.deepEqual(first.expired.map((k) => k.id), ['short']);
+    assert.equal(first.instances[0]!.renewedAt, t0, 'the client-visible renewal time is the journalled one');
+    // A second crash with an older mark does not shorten the lease again: the row moved.
+    assert.deepEqual(ends(journal.load(t0 + 7000, 1000, '', { alive: t0 + 100, durable: t0 + 100, clean: false })), { a: 35_000 });
+    store.close();
+  });
+
+  it('drops a stretched lease whose end passed while the node was down', () => {
+    const { store, journal } = journalWith(instance('a', 30));
+    const r = journal.load(t0 + 40_000, 1000, '', { alive: t0 + 4000, durable: t0 + 3800, clean: false });
+    assert.deepEqual(ends(r), {});
+    assert.deepEqual(r.expired.map((k) => k.id), ['a']);
+    store.close();
+  });
+});
+
+describe('LeaseMark', () => {
+  it('reads back what the previous process wrote; a new directory has none', () => {
+    const dir = tempDir();
+    const first = new LeaseMark(dir);
+    assert.equal(first.previous, undefined);
+    first.write(1000.5, 900, false);
+    first.close();
+    first.write(1, 1, true); // after close: ignored, no throw
+    const second = new LeaseMark(dir);
+    assert.deepEqual(second.previous, { alive: 1000.5, durable: 900, clean: false });
+    second.write(2000, 2000, true);
+    second.close();
+    assert.deepEqual(new LeaseMark(dir).previous, { alive: 2000, durable: 2000, clean: true });
+    assert.equal(statSync(join(dir, 'lease-mark')).mode & 0o777, 0o600);
   });
 });

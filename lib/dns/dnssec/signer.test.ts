@@ -164,3 +164,23 @@ test('a CNAME into a delegation ends in a referral: the child NS unsigned, the p
   checkSigs(w.answer, dnskeys);
   assert.equal(w.answer[1]!.name, 'two.w.lies.test');
 });
+
+test('signature cache: one entry per RRset, a new version replaces the old one; a repeat of the same content is a hit', () => {
+  const { signer } = setup();
+  signer.dnskeySet(ORIGIN);
+  const before = signer.cachedSignatures;
+  for (let v = 0; v < 50; v++) {
+    const set = makeRRset('svc.lies.test', TYPE.A, 30, Array.from({ length: 1 + (v % 5) }, (_, i) => `192.0.2.${v + i}`));
+    signer.signatures(set, ORIGIN);
+  }
+  assert.equal(signer.cachedSignatures, before + 1, '50 versions of one RRset hold one entry');
+  const made = signer.stats.signatures;
+  const last = makeRRset('svc.lies.test', TYPE.A, 30, Array.from({ length: 5 }, (_, i) => `192.0.2.${49 + i}`));
+  const again = signer.signatures(last, ORIGIN);
+  assert.equal(signer.stats.signatures, made, 'the current version is not signed again');
+  assert.ok(verifyRRset(last, again.sigs.rdata[0]!, signer.dnskeySet(ORIGIN).rdata, ORIGIN, Math.floor(Date.now() / 1000)) === 'ok');
+  signer.signatures(makeRRset('svc.lies.test', TYPE.A, 60, ['192.0.2.1']), ORIGIN);
+  assert.equal(signer.stats.signatures, made + 1, 'another TTL is another version');
+  signer.signatures(makeRRset('other.lies.test', TYPE.A, 30, ['192.0.2.1']), ORIGIN);
+  assert.equal(signer.cachedSignatures, before + 2, 'another owner is another entry');
+});

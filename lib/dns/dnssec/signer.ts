@@ -21,8 +21,12 @@ import { asciiLower } from '../message';
  * validator understands them, and unlike compact denial (RFC 9824) they keep
  * the NXDOMAIN rcode that clients and operators look at.
  *
- * Signatures are cached by the RRset's content and signing key and made again
- * when less than `refreshMs` of them is left; each is valid from an hour before
+ * Signatures are cached per RRset (zone, owner, type and signing key), one
+ * version each: a new version of an RRset (registry churn changes a service's
+ * A and SRV sets many times a second) replaces the signature of the old one
+ * instead of adding to it, so the cache holds about one entry per RRset that is
+ * asked for. A signature is made again when its RRset changed or when less than
+ * `refreshMs` of it is left; each is valid from an hour before
  * it was made (clock skew) until validityMs later minus a random jitter of up to
  * refreshMs/2, so the signatures of a zone do not all expire together.
  */
@@ -34,12 +38,18 @@ export interface SignerOptions {
   readonly now?: () => number;
   /** Most cached signatures (the oldest quarter is dropped when reached). */
   readonly maxCached?: number;
-  /** Most bytes they may take (keys and RRSIG RDATA, estimated); 16 MiB by default. Under registry churn every new version of a service's RRset adds one. */
+  /** Most bytes they may take (keys, the RRsets' content and RRSIG RDATA, estimated); 16 MiB by default. */
   readonly maxCachedBytes?: number;
 }
 
 /** Bytes counted per cached entry besides its key and RDATA (the Map entry, the objects). */
 const ENTRY_OVERHEAD = 200;
+
+/** The cached signature of one RRset, with the content (TTL and RDATA) it was made over. */
+interface CacheEntry {
+  readonly content: string;
+  readonly sig: CachedSig;
+}
 
 interface CachedSig {
   readonly sigs: RRset;
@@ -58,7 +68,7 @@ const SKEW_MS = 3_600_000;
 
 export class ZoneSigner {
   private readonly now: () => number;
-  private readonly cache = new Map<string, CachedSig>();
+  private readonly cache = new Map<string, CacheEntry>();
   private readonly byObject = new WeakMap<RRset, CachedSig>();
   private readonly maxCached: number;
   private readonly maxCachedBytes: number;
@@ -114,20 +124,24 @@ export class ZoneSigner {
     }
     const source = set.expandedFrom ?? set.name;
     if (this.oneOff.has(set)) return this.sign(set, source, zone, keys, keyTags, now);
-    const key = `${zone}\u0000${keyTags}\u0000${source}\u0000${set.type}\u0000${set.ttl}\u0000${set.rdata.map((r) => r.toString('latin1')).join('\u0001')}`;
-    let hit = this.cache.get(key);
-    if (hit === undefined || now >= hit.refreshAt) {
-      if (hit !== undefined) {
+    const key = `${zone}\u0000${keyTags}\u0000${source}\u0000${set.type}`;
+    const content = `${set.ttl}\u0000${set.rdata.map((r) => r.toString('latin1')).join('\u0001')}`;
+    const cached = this.cache.get(key);
+    let hit: CachedSig;
+    if (cached === undefined || cached.content !== content || now >= cached.sig.refreshAt) {
+      if (cached !== undefined) {
         this.cache.delete(key);
-        this.cachedBytes -= entryBytes(key, hit);
+        this.cachedBytes -= entryBytes(key, cached);
       }
-      hit = this.sign(set, source, zone, keys, keyTags, now);
-      const size = entryBytes(key, hit);
+      const entry = { content, sig: this.sign(set, source, zone, keys, keyTags, now) };
+      const size = entryBytes(key, entry);
       if (this.cache.size >= this.maxCached || this.cachedBytes + size > this.maxCachedBytes) this.evict();
-      this.cache.set(key, hit);
+      this.cache.set(key, entry);
       this.cachedBytes += size;
+      hit = entry.sig;
     } else {
       this.stats.cacheHits++;
+      hit = cached.sig;
     }
     // One signature serves every name a wildcard answers for: the RRSIG takes the name asked about.
     if (hit.sigs.name !== set.name) hit = { ...hit, sigs: { ...hit.sigs, name: set.name } };
@@ -413,8 +427,8 @@ function successor(name: string): string {
   return joinName(successorLabel(name.slice(0, name.length - parent.length - 1)), parent);
 }
 
-function entryBytes(key: string, c: CachedSig): number {
-  let n = key.length + ENTRY_OVERHEAD;
-  for (const r of c.sigs.rdata) n += r.length;
+function entryBytes(key: string, e: CacheEntry): number {
+  let n = key.length + e.content.length + ENTRY_OVERHEAD;
+  for (const r of e.sig.sigs.rdata) n += r.length;
   return n;
 }
