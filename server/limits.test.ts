@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import dnsPacket from 'dns-packet';
-import { startAppliance, type ApplianceProcess } from './testing/appliance-process';
+import { removeTemp, startAppliance, tempDir, type ApplianceProcess } from './testing/appliance-process';
 
 const run = promisify(execFile);
 const port = (l: string) => Number(l.slice(l.lastIndexOf(':') + 1));
@@ -331,6 +335,104 @@ describe('http_max_connections', () => {
     } finally {
       await app.stop();
     }
+  });
+});
+
+describe('timeouts on the HTTPS listener (HTTP/2 and HTTP/1.1 over TLS)', () => {
+  let app: ApplianceProcess;
+  let host: string;
+  let tlsPort: number;
+  let ca: Buffer;
+  let certDir: string;
+  const admin = 'Bearer test-admin-token-0000000000';
+
+  before(async () => {
+    const dir = (certDir = tempDir());
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    ca = readFileSync(join(dir, 'cert.pem'));
+    app = await startAppliance({
+      toml: `[https]\nlisten = "127.0.0.1:0"\ncert = "${dir}/cert.pem"\nkey = "${dir}/key.pem"\n[limits]\nhttp_header_timeout = "1s"\nhttp_request_timeout = "1500ms"\nhttp_keepalive_timeout = "2s"\n`,
+    });
+    [host, tlsPort] = [app.listeners.https!.split(':')[0]!, port(app.listeners.https!)];
+  });
+
+  after(async () => {
+    await app?.stop();
+    removeTemp(certDir);
+  });
+
+  const session = () => http2Connect(`https://${host}:${tlsPort}`, { ca, checkServerIdentity: () => undefined });
+  /** request sends one HTTP/2 request and resolves with its status, or the reset code when the stream was reset without one. */
+  const h2request = (s: ClientHttp2Session, headers: Record<string, string>, body?: string, end = true) =>
+    new Promise<{ status: number; rst: number; ms: number }>((resolve) => {
+      const t = performance.now();
+      const st = s.request(headers, { endStream: body === undefined && end });
+      let status = 0;
+      st.on('response', (h) => (status = Number(h[':status'])));
+      st.on('error', () => undefined);
+      st.resume();
+      st.on('close', () => resolve({ status, rst: st.rstCode ?? 0, ms: performance.now() - t }));
+      if (body !== undefined) {
+        st.write(body);
+        if (end) st.end();
+      }
+    });
+  const tlsRaw = (text: string, waitMs: number) =>
+    new Promise<{ text: string; closed: boolean; ms: number }>((resolve) => {
+      const t = performance.now();
+      const sock = tlsConnect({ host, port: tlsPort, ca, checkServerIdentity: () => undefined, ALPNProtocols: ['http/1.1'] }, () => sock.write(text));
+      let got = '';
+      let done = false;
+      const finish = (closed: boolean) => {
+        if (done) return;
+        done = true;
+        sock.destroy();
+        resolve({ text: got, closed, ms: performance.now() - t });
+      };
+      sock.on('data', (d) => (got += d.toString('latin1')));
+      sock.on('close', () => finish(true));
+      sock.on('error', () => finish(true));
+      setTimeout(() => finish(false), waitMs);
+    });
+
+  test('HTTP/2: a request body that never finishes is answered 408 and reset after http_request_timeout; nothing written; counted', async () => {
+    const before = await hits(app, 'http_request_timeout');
+    const s = session();
+    const r = await h2request(s, { ':method': 'PUT', ':path': '/v1/kv/h2stuck', authorization: admin, 'content-length': '100' }, 'only ten b', false);
+    assert.equal(r.status, 408);
+    assert.ok(r.ms >= 1400 && r.ms < 4000, `cut after ${Math.round(r.ms)} ms`);
+    // The session is still good for other requests, and the write never happened.
+    const put = await h2request(s, { ':method': 'PUT', ':path': '/v1/kv/h2ok', authorization: admin }, 'fine');
+    assert.equal(put.status, 200);
+    assert.equal((await app.api('GET', '/v1/kv/h2stuck')).status, 404);
+    assert.equal(await hits(app, 'http_request_timeout'), before + 1);
+    s.close();
+  });
+
+  test('HTTP/1.1 over TLS: a body that never finishes is 408 like on the plain listener', async () => {
+    const r = await tlsRaw(`PUT /v1/kv/h1stuck HTTP/1.1\r\nhost: x\r\nauthorization: ${admin}\r\ncontent-length: 100\r\n\r\nabc`, 5000);
+    assert.equal(r.closed, true);
+    assert.match(r.text, /^HTTP\/1.1 408/);
+    assert.equal((await app.api('GET', '/v1/kv/h1stuck')).status, 404);
+  });
+
+  test('blocking queries outlive the keep-alive timeout on both protocols; idle connections do not', async () => {
+    const index = Number((await app.api('GET', '/v1/kv/none')).headers.get('x-nekoq-index')) + 1000;
+    const s = session();
+    let sessionClosedAt = 0;
+    const t0 = performance.now();
+    s.on('close', () => (sessionClosedAt = performance.now() - t0));
+    const [h2, h1] = await Promise.all([
+      h2request(s, { ':path': `/v1/kv/watch/?keys&index=${index}&wait=4s`, authorization: admin }),
+      tlsRaw(`GET /v1/kv/watch/?keys&index=${index}&wait=4s HTTP/1.1\r\nhost: x\r\nauthorization: ${admin}\r\n\r\n`, 5500),
+    ]);
+    assert.equal(h2.status, 404, 'the HTTP/2 wait ran its 4 s and was answered');
+    assert.ok(h2.ms >= 3900, `answered after ${Math.round(h2.ms)} ms`);
+    assert.match(h1.text, /^HTTP\/1.1 404/, 'the HTTP/1.1 wait was answered too');
+    // Now idle: the session is closed after the keep-alive timeout (2 s).
+    for (let i = 0; i < 40 && sessionClosedAt === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(sessionClosedAt > 0, 'the idle session was closed');
   });
 });
 

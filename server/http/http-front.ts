@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import {
+  constants as h2constants,
   createSecureServer,
   type Http2SecureServer,
   type Http2ServerRequest,
@@ -13,7 +14,7 @@ import type { ListenAddress } from '../../lib/config/listen';
 import type { LimitsConfig } from '../../lib/config/config';
 import type { LimitHits } from '../../lib/limits';
 import type { Log } from '../log';
-import type { ApiRouter } from './router';
+import { cutStreams, type ApiRouter } from './router';
 
 /** Hands a request the API does not own to the web manager (Next); `secure` says it came over TLS. */
 export type FallbackHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse, secure: boolean) => void;
@@ -49,9 +50,12 @@ export class HttpFront {
   private bound: AddressInfo | undefined;
   /** TLS listener only: open sockets and their requests in flight, and HTTP/2 sessions (for the drain). */
   private readonly sockets = new Map<Socket, number>();
-  private readonly sessions = new Set<Http2Session>();
+  /** HTTP/2 sessions and their open streams. */
+  private readonly sessions = new Map<Http2Session, number>();
   /** HTTP/1 sockets whose request's headers have arrived and whose body has not (a timeout there is the request's, not the headers'). */
   private readonly readingBody = new WeakSet<Socket>();
+  /** TLS listener only: how long a session or socket may be silent (limits.http_keepalive_timeout). */
+  private idleMs = 65_000;
 
   constructor(
     private readonly listen: ListenAddress,
@@ -110,7 +114,8 @@ export class HttpFront {
     onRequest: (req: IncomingMessage, res: ServerResponse) => void,
     timeouts: { keepAliveTimeout: number; headersTimeout: number; requestTimeout: number },
   ): Http2SecureServer {
-    const server = createSecureServer({ ...this.tls, allowHTTP1: true }, (req, res) => {
+    // A TLS handshake must finish within the header timeout too (node's default is 120 s).
+    const server = createSecureServer({ ...this.tls, allowHTTP1: true, handshakeTimeout: timeouts.headersTimeout }, (req, res) => {
       if (req.httpVersionMajor === 1) {
         // HTTP/1.1 over TLS: count requests per socket so the drain can close the idle ones.
         const socket = req.socket as Socket;
@@ -123,30 +128,87 @@ export class HttpFront {
       if (req.httpVersionMajor === 2) void this.dispatchHttp2(req, res);
       else onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     });
-    server.setTimeout(120_000);
     // HTTP/1.1 connections on this listener are served by node:http's connection handler,
-    // which reads these from the server object.
+    // which reads these from the server object: header and request timeouts (408) and the
+    // keep-alive timeout work as on the plain listener.
     Object.assign(server, timeouts);
+    // Inactivity: an HTTP/2 session, or an HTTP/1.1 socket, with nothing going on for the
+    // keep-alive timeout. Node would destroy it whatever it carries, cutting a blocking
+    // query (which may wait minutes in silence); onInactive spares those.
+    this.idleMs = timeouts.keepAliveTimeout;
+    server.setTimeout(timeouts.keepAliveTimeout);
+    server.on('timeout', (conn: Http2Session | Socket) => this.onInactive(conn));
     const take = this.deps.http2Stream;
-    if (take !== undefined) {
-      // The compatibility layer turns each stream into a request/response pair through its own 'stream'
-      // listener; streams `take` answers skip it (and its allocations), the others go on to it unchanged.
-      const compat = server.listeners('stream') as ((...args: unknown[]) => void)[];
-      server.removeAllListeners('stream');
-      server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
-        if (take(stream, headers)) return;
-        for (const l of compat) l.call(server, stream, headers, ...rest);
-      });
-    }
+    const requestTimeout = timeouts.requestTimeout;
+    // The compatibility layer turns each stream into a request/response pair through its own 'stream'
+    // listener; streams `take` answers skip it (and its allocations), the others go on to it unchanged.
+    const compat = server.listeners('stream') as ((...args: unknown[]) => void)[];
+    server.removeAllListeners('stream');
+    server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+      const session = stream.session;
+      if (session !== undefined && this.sessions.has(session)) {
+        this.sessions.set(session, this.sessions.get(session)! + 1);
+        stream.once('close', () => {
+          const n = this.sessions.get(session);
+          if (n !== undefined) this.sessions.set(session, n - 1);
+        });
+      }
+      if (!stream.endAfterHeaders && requestTimeout > 0) this.boundRequest(stream, requestTimeout);
+      if (take?.(stream, headers) === true) return;
+      for (const l of compat) l.call(server, stream, headers, ...rest);
+    });
     server.on('secureConnection', (socket: Socket) => {
       this.sockets.set(socket, 0);
       socket.once('close', () => this.sockets.delete(socket));
     });
     server.on('session', (session: Http2Session) => {
-      this.sessions.add(session);
+      this.sessions.set(session, 0);
       session.once('close', () => this.sessions.delete(session));
     });
     return server;
+  }
+
+  /**
+   * boundRequest gives an HTTP/2 request with a body http_request_timeout to arrive
+   * whole, as node does for HTTP/1: past it the stream is answered 408 (when nothing
+   * was answered yet) and reset, and the hit is counted. A request whose body came
+   * in time may take as long as its answer needs.
+   */
+  private boundRequest(stream: ServerHttp2Stream, ms: number): void {
+    const timer = setTimeout(() => {
+      if (stream.destroyed || stream.closed || stream.state.remoteClose === 1) return;
+      this.deps.hits?.hit('http_request_timeout');
+      cutStreams.add(stream);
+      try {
+        if (!stream.headersSent) stream.respond({ ':status': 408, 'content-length': '0' }, { endStream: true });
+      } catch {
+        // The stream went away between the check and the answer: the reset below is all there is to do.
+      }
+      stream.close(h2constants.NGHTTP2_CANCEL);
+    }, ms);
+    timer.unref();
+    stream.once('close', () => clearTimeout(timer));
+  }
+
+  /**
+   * onInactive is called for an HTTP/2 session or HTTP/1.1-over-TLS socket that has
+   * been silent for the keep-alive timeout. Idle (no request open): closed. Waiting
+   * on an answer that is still being worked out (a blocking query): kept. An
+   * HTTP/1.1 socket holding output the client does not read: destroyed, so a
+   * client that stops reading cannot keep the connection and its buffers forever.
+   */
+  private onInactive(conn: Http2Session | Socket): void {
+    const streams = this.sessions.get(conn as Http2Session);
+    if (streams !== undefined) {
+      // HTTP/2 flow control already bounds what a session holds for a client that does not read.
+      const session = conn as Http2Session;
+      if (streams === 0) session.close();
+      // Node's listener for a session's timeout runs once: it is armed anew, with this check.
+      else session.setTimeout(this.idleMs, () => this.onInactive(session));
+      return;
+    }
+    const socket = conn as Socket;
+    if ((this.sockets.get(socket) ?? 0) === 0 || socket.writableLength > 0) socket.destroy();
   }
 
   /** requests counts the requests being answered now (what a drain waits for, and the shutdown's watchers). */
@@ -173,7 +235,7 @@ export class HttpFront {
         return;
       }
       // HTTP/2 sessions finish their open streams and then close; idle HTTP/1.1 sockets go now.
-      for (const session of this.sessions) session.close();
+      for (const session of this.sessions.keys()) session.close();
       for (const [socket, inFlight] of this.sockets) {
         if (inFlight === 0 && !(socket as Socket & { alpnProtocol?: string | false }).alpnProtocol?.toString().startsWith('h2')) socket.destroy();
       }
@@ -190,7 +252,7 @@ export class HttpFront {
     if (cut) {
       this.deps.log.warn('http drain timed out: closing remaining connections', { drain_ms: drainMs });
       if ('closeAllConnections' in server) server.closeAllConnections();
-      for (const session of this.sessions) session.destroy();
+      for (const session of this.sessions.keys()) session.destroy();
       for (const socket of this.sockets.keys()) socket.destroy();
       await closed;
     }

@@ -340,6 +340,9 @@ export function integerQuery(query: URLSearchParams, name: string, max: number, 
   return n;
 }
 
+/** HTTP/2 streams cut by http_request_timeout before their body was whole (see HttpFront). */
+export const cutStreams = new WeakSet<object>();
+
 /** readRawBody reads at most maxBytes of a request body, throwing 413 body_too_large (a hit of `limit`) past it. */
 export async function readRawBody(req: IncomingMessage, maxBytes: number, limit: LimitName = 'http_body_bytes'): Promise<Buffer> {
   const tooLarge = () => new ApiError('body_too_large', `the body may be at most ${maxBytes} bytes`, { limit });
@@ -358,7 +361,14 @@ export async function readRawBody(req: IncomingMessage, maxBytes: number, limit:
     // The client went away or was cut off ([limits] http_request_timeout) before the body was complete.
     throw new ApiError('body_incomplete', `the body ended after ${size} bytes`);
   }
-  if (!req.complete) throw new ApiError('body_incomplete', `the body ended after ${size} bytes`);
+  // HTTP/1: node's parser sets `complete` only for a whole body. HTTP/2: the compatibility
+  // layer ends the body however the stream ended, so a reset by the client shows as
+  // `aborted`, one by http_request_timeout as a stream in cutStreams, and any body
+  // shorter than its declared length is incomplete.
+  const h2 = req as { stream?: object; aborted?: boolean };
+  if (!req.complete || h2.aborted === true || (h2.stream !== undefined && cutStreams.has(h2.stream)) || (Number.isFinite(declared) && size !== declared)) {
+    throw new ApiError('body_incomplete', `the body ended after ${size} bytes`);
+  }
   return Buffer.concat(chunks);
 }
 
