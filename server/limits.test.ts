@@ -174,7 +174,20 @@ describe('limits', () => {
     const r = await rawHttp(httpPort, ['GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: '], { waitMs: 5000 });
     assert.equal(r.closed, true);
     assert.match(r.text, /^HTTP\/1.1 408/);
+    assert.match(r.text, /content-type: application\/problem\+json/);
+    assert.match(r.text, /"code":"request_timeout"/);
     assert.equal(await hits(app, 'http_header_timeout'), before + 1);
+  });
+
+  test("what node's parser refuses is a problem document too: 431 headers_too_large, 400 bad_request", async () => {
+    const big = await rawHttp(httpPort, [`GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'v'.repeat(20_000)}\r\n\r\n`]);
+    assert.match(big.text, /^HTTP\/1.1 431 Request Header Fields Too Large/);
+    assert.match(big.text, /"code":"headers_too_large"/);
+    assert.equal(big.closed, true);
+    const bad = await rawHttp(httpPort, ['GET /healthz HTTP/1.1\r\nhost: x\r\nbad header: v\r\n\r\n']);
+    assert.match(bad.text, /^HTTP\/1.1 400 Bad Request/);
+    assert.match(bad.text, /"code":"bad_request"/);
+    assert.equal(bad.closed, true);
   });
 
   test('blocking_queries: past the limit a blocking read is 503 too_many_waiters with retry-after; counted', async () => {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import {
   constants as h2constants,
   createSecureServer,
@@ -12,6 +12,7 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import type { ListenAddress } from '../../lib/config/listen';
 import type { LimitsConfig } from '../../lib/config/config';
+import { ApiError, ERRORS, problemBody, type ErrorCode } from '../../lib/errors';
 import type { LimitHits } from '../../lib/limits';
 import type { Log } from '../log';
 import { cutStreams, type ApiRouter } from './router';
@@ -90,7 +91,7 @@ export class HttpFront {
       // A request (its headers, or all of it) that did not arrive in time: node answers 408 itself when it still can.
       const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
       if (timedOut) hits?.hit(this.readingBody.has(socket) ? 'http_request_timeout' : 'http_header_timeout');
-      const reply = `HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
+      const reply = rawProblem(timedOut ? 'request_timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request');
       // Bytes after a complete request (a body longer than its length, say) are an error of the
       // connection, not of that request: its own answer goes out first, then the 400 and the close.
       const answering = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
@@ -180,11 +181,16 @@ export class HttpFront {
       this.deps.hits?.hit('http_request_timeout');
       cutStreams.add(stream);
       try {
-        if (!stream.headersSent) stream.respond({ ':status': 408, 'content-length': '0' }, { endStream: true });
+        if (!stream.headersSent) {
+          const body = problemJson('request_timeout');
+          stream.respond({ ':status': 408, 'content-type': 'application/problem+json', 'content-length': String(Buffer.byteLength(body)) });
+          stream.end(body);
+        }
       } catch {
         // The stream went away between the check and the answer: the reset below is all there is to do.
       }
-      stream.close(h2constants.NGHTTP2_CANCEL);
+      // After a complete answer, NO_ERROR asks the client to stop sending (RFC 9113 §8.1).
+      stream.close(stream.headersSent ? h2constants.NGHTTP2_NO_ERROR : h2constants.NGHTTP2_CANCEL);
     }, ms);
     timer.unref();
     stream.once('close', () => clearTimeout(timer));
@@ -291,4 +297,16 @@ export class HttpFront {
       }
     }
   }
+}
+
+/** problemJson is the problem document of `code`, for answers written below the router. */
+function problemJson(code: ErrorCode): string {
+  return JSON.stringify(problemBody(new ApiError(code)));
+}
+
+/** rawProblem is a whole HTTP/1.1 answer carrying the problem document of `code`, closing the connection (for node's parse errors and timeouts). */
+function rawProblem(code: ErrorCode): string {
+  const body = problemJson(code);
+  const status = ERRORS[code].status;
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/problem+json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }

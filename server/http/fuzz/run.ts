@@ -288,7 +288,7 @@ function judge(c: HttpCase, o: Outcome, t: Timeouts, slow: boolean): Verdict {
   const type = headers.get('content-type')?.[0] ?? '';
   const isBare = type === '' && body.length === 0;
   if (isBare) {
-    // node's own answers (a request its parser refused, or that timed out, or an Expect it does not meet) carry no problem document.
+    // node's own answers (an Expect it does not meet, say) carry no problem document; the front answers its parse errors and timeouts with one.
     if (c.bare || (slow && (status === 408 || status === 400))) return { ok: true, status, bare: true, cut: status === 408, changed: undefined, body: undefined };
     return { ok: false, kind: 'other', reason: `bare ${status} without a problem document`, status };
   }
@@ -304,7 +304,8 @@ function judge(c: HttpCase, o: Outcome, t: Timeouts, slow: boolean): Verdict {
   const spec = Object.hasOwn(ERRORS, code) ? ERRORS[code as keyof typeof ERRORS] : undefined;
   if (spec === undefined) return { ok: false, kind: 'other', reason: `${status} with unknown code ${JSON.stringify(problem.code)}`, status };
   if (spec.status !== status || problem.status !== status) return { ok: false, kind: 'other', reason: `${status} with code ${code} (catalogued as ${spec.status}, body says ${String(problem.status)})`, status };
-  return { ok: true, status, bare: false, cut: false, changed: undefined, body: undefined };
+  // A request that was still arriving when its time ran out is answered 408 request_timeout and cut.
+  return { ok: true, status, bare: false, cut: slow && code === 'request_timeout', changed: undefined, body: undefined };
 }
 
 // ---------------------------------------------------------------- state
