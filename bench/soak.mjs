@@ -113,19 +113,22 @@ async function main() {
 
   // RSS after the warm-up. Garbage collection makes a sawtooth: the JS heap grows by
   // tens of MiB between major collections and shrinks again. A leak raises the floor
-  // of the sawtooth, so the verdict is on each minute's lowest sample (its floor):
-  // every floor within ±10% of their mean. The largest deviation of any one sample
+  // of the sawtooth, so the verdict is on each whole minute's lowest sample (its
+  // floor): every floor within ±10% of their mean. The largest deviation of any one sample
   // (a GC peak) is reported beside it.
   const warm = Math.min(120, minutes * 60 * 0.2);
   const after = samples.filter((s) => s.t >= warm);
   const mean = after.reduce((n, s) => n + s.rssMb, 0) / Math.max(1, after.length);
   const worst = after.reduce((w, s) => Math.max(w, Math.abs(s.rssMb - mean) / mean), 0);
+  // Whole minutes of load only: the last samples (the end of the load, the one taken after it) make no minute.
   const floors = [];
+  const counted = [];
   for (const s of after) {
     const m = Math.floor((s.t - warm) / 60);
     floors[m] = Math.min(floors[m] ?? Infinity, s.rssMb);
+    counted[m] = (counted[m] ?? 0) + 1;
   }
-  const floorList = floors.filter((f) => f !== undefined);
+  const floorList = floors.filter((f, m) => f !== undefined && counted[m] >= 6);
   const floorMean = floorList.reduce((n, f) => n + f, 0) / Math.max(1, floorList.length);
   const floorWorst = floorList.reduce((w, f) => Math.max(w, Math.abs(f - floorMean) / floorMean), 0);
   const first = after[0]?.rssMb ?? mean;
