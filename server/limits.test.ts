@@ -23,11 +23,26 @@ async function metric(app: ApplianceProcess, name: string, labels = ''): Promise
 
 const hits = (app: ApplianceProcess, limit: string) => metric(app, 'nekoq_limit_hits_total', `limit="${limit}"`);
 
-/** rawHttp sends bytes on a new connection and resolves with all the server wrote before it closed (or `waitMs` passed). */
-function rawHttp(httpPort: number, parts: readonly (Buffer | string)[], opts: { gapMs?: number; waitMs?: number } = {}): Promise<{ text: string; closed: boolean; ms: number }> {
+/**
+ * rawHttp sends bytes on a new connection and resolves with all the server wrote
+ * before it closed (or `waitMs` passed). `open` makes another kind of connection
+ * (TLS) and calls its argument once connected.
+ */
+function rawHttp(
+  httpPort: number,
+  parts: readonly (Buffer | string)[],
+  opts: { gapMs?: number; waitMs?: number; open?: (onConnect: () => void) => Socket } = {},
+): Promise<{ text: string; closed: boolean; ms: number }> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const sock = connect(httpPort, '127.0.0.1');
+    const send = async () => {
+      for (const p of parts) {
+        if (sock.destroyed) return;
+        sock.write(p);
+        if (opts.gapMs !== undefined) await new Promise((r) => setTimeout(r, opts.gapMs));
+      }
+    };
+    const sock = opts.open?.(() => void send()) ?? connect(httpPort, '127.0.0.1', () => void send());
     let text = '';
     let done = false;
     const finish = (closed: boolean) => {
@@ -40,13 +55,6 @@ function rawHttp(httpPort: number, parts: readonly (Buffer | string)[], opts: { 
     sock.on('close', () => finish(true));
     sock.on('error', () => finish(true));
     setTimeout(() => finish(false), opts.waitMs ?? 5000);
-    sock.once('connect', async () => {
-      for (const p of parts) {
-        if (sock.destroyed) return;
-        sock.write(p);
-        if (opts.gapMs !== undefined) await new Promise((r) => setTimeout(r, opts.gapMs));
-      }
-    });
   });
 }
 
@@ -392,21 +400,9 @@ describe('timeouts on the HTTPS listener (HTTP/2 and HTTP/1.1 over TLS)', () => 
       }
     });
   const tlsRaw = (text: string, waitMs: number) =>
-    new Promise<{ text: string; closed: boolean; ms: number }>((resolve) => {
-      const t = performance.now();
-      const sock = tlsConnect({ host, port: tlsPort, ca, checkServerIdentity: () => undefined, ALPNProtocols: ['http/1.1'] }, () => sock.write(text));
-      let got = '';
-      let done = false;
-      const finish = (closed: boolean) => {
-        if (done) return;
-        done = true;
-        sock.destroy();
-        resolve({ text: got, closed, ms: performance.now() - t });
-      };
-      sock.on('data', (d) => (got += d.toString('latin1')));
-      sock.on('close', () => finish(true));
-      sock.on('error', () => finish(true));
-      setTimeout(() => finish(false), waitMs);
+    rawHttp(tlsPort, [text], {
+      waitMs,
+      open: (onConnect) => tlsConnect({ host, port: tlsPort, ca, checkServerIdentity: () => undefined, ALPNProtocols: ['http/1.1'] }, onConnect),
     });
 
   test('HTTP/2: a request body that never finishes is answered 408 and reset after http_request_timeout; nothing written; counted', async () => {

@@ -1,7 +1,7 @@
+import { dirname } from 'node:path';
 import type { LimitHits } from '../lib/limits';
 import type { Ledger } from '../lib/cluster/ledger';
 import { RENEWAL_FLUSH_MS, RESTORE_ALLOWANCE_MS, ServiceRegistry } from '../lib/registry/registry';
-import { dirname } from 'node:path';
 import type { Log } from './log';
 import type { Metrics } from './metrics';
 import { SqliteInstanceJournal } from './store/instance-journal';

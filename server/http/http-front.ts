@@ -88,7 +88,8 @@ export class HttpFront {
     // CONNECT is no method of ours: node hands it to 'connect' listeners or closes the socket without a word.
     server.on('connect', (_req: IncomingMessage, socket: Socket) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'));
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      // A request (its headers, or all of it) that did not arrive in time: node answers 408 itself when it still can.
+      // What node's parser refuses (400), headers over its 16 KiB (431), and a request (its headers,
+      // or all of it) that did not arrive in time (408): answered with a problem document, then closed.
       const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
       if (timedOut) hits?.hit(this.readingBody.has(socket) ? 'http_request_timeout' : 'http_header_timeout');
       const reply = rawProblem(timedOut ? 'request_timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request');

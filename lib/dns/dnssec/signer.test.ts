@@ -184,3 +184,22 @@ test('signature cache: one entry per RRset, a new version replaces the old one; 
   signer.signatures(makeRRset('other.lies.test', TYPE.A, 30, ['192.0.2.1']), ORIGIN);
   assert.equal(signer.cachedSignatures, before + 2, 'another owner is another entry');
 });
+
+test('signature cache: a signature not asked for within idleMs is dropped at the next sweep; one in use stays', () => {
+  let t = Date.now();
+  const { signer } = setup(() => t);
+  assert.equal(signer.cachedSignatures, 0);
+  const kept = makeRRset('kept.lies.test', TYPE.A, 30, ['192.0.2.1']);
+  signer.signatures(kept, ORIGIN, t);
+  for (let i = 0; i < 20; i++) signer.signatures(makeRRset(`gone${i}.lies.test`, TYPE.A, 30, ['192.0.2.2']), ORIGIN, t);
+  assert.equal(signer.cachedSignatures, 21);
+  // Six minutes on, the kept RRset was asked for a minute ago (through the same object, the fast path); the others not.
+  t += 5 * 60_000;
+  signer.signatures(kept, ORIGIN, t);
+  t += 60_000;
+  signer.signatures(makeRRset('new.lies.test', TYPE.A, 30, ['192.0.2.3']), ORIGIN, t);
+  assert.equal(signer.cachedSignatures, 2, 'only the RRsets in use are left: kept and new');
+  const made = signer.stats.signatures;
+  signer.signatures(makeRRset('kept.lies.test', TYPE.A, 30, ['192.0.2.1']), ORIGIN, t);
+  assert.equal(signer.stats.signatures, made, 'the one in use was not signed again');
+});

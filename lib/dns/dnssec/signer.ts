@@ -24,8 +24,9 @@ import { asciiLower } from '../message';
  * Signatures are cached per RRset (zone, owner, type and signing key), one
  * version each: a new version of an RRset (registry churn changes a service's
  * A and SRV sets many times a second) replaces the signature of the old one
- * instead of adding to it, so the cache holds about one entry per RRset that is
- * asked for. A signature is made again when its RRset changed or when less than
+ * instead of adding to it, and one not asked for within `idleMs` (the A record
+ * of an instance that left) is dropped, so the cache holds about one entry per
+ * RRset in use. A signature is made again when its RRset changed or when less than
  * `refreshMs` of it is left; each is valid from an hour before
  * it was made (clock skew) until validityMs later minus a random jitter of up to
  * refreshMs/2, so the signatures of a zone do not all expire together.
@@ -40,7 +41,12 @@ export interface SignerOptions {
   readonly maxCached?: number;
   /** Most bytes they may take (keys, the RRsets' content and RRSIG RDATA, estimated); 16 MiB by default. */
   readonly maxCachedBytes?: number;
+  /** A cached signature not used for this long is dropped (5 min by default): the RRsets of instances that left are never asked for again. */
+  readonly idleMs?: number;
 }
+
+/** How often the cache is swept for idle signatures, at most. */
+const IDLE_SWEEP_MS = 60_000;
 
 /** Bytes counted per cached entry besides its key and RDATA (the Map entry, the objects). */
 const ENTRY_OVERHEAD = 200;
@@ -49,6 +55,8 @@ const ENTRY_OVERHEAD = 200;
 interface CacheEntry {
   readonly content: string;
   readonly sig: CachedSig;
+  /** ms since the epoch: last asked for. */
+  used: number;
 }
 
 interface CachedSig {
@@ -69,10 +77,13 @@ const SKEW_MS = 3_600_000;
 export class ZoneSigner {
   private readonly now: () => number;
   private readonly cache = new Map<string, CacheEntry>();
-  private readonly byObject = new WeakMap<RRset, CachedSig>();
+  /** The signature last given for one RRset object (a zone's data are reused between queries), with its cache entry. */
+  private readonly byObject = new WeakMap<RRset, { readonly sig: CachedSig; readonly entry: CacheEntry }>();
   private readonly maxCached: number;
   private readonly maxCachedBytes: number;
   private cachedBytes = 0;
+  private readonly idleMs: number;
+  private lastSweep: number;
   private readonly views = new WeakMap<ZoneView, SignedView>();
   /** NSECs made for one name asked about: signed each time, never cached (a flood of random names would fill the cache with them; the prebuilt answer keeps a repeat cheap). */
   private readonly oneOff = new WeakSet<RRset>();
@@ -87,6 +98,8 @@ export class ZoneSigner {
     this.now = opts.now ?? Date.now;
     this.maxCached = opts.maxCached ?? 100_000;
     this.maxCachedBytes = opts.maxCachedBytes ?? 16 * 1024 * 1024;
+    this.idleMs = opts.idleMs ?? 300_000;
+    this.lastSweep = this.now();
   }
 
   /** view gives `zone` with its DNSKEY RRset at the apex (the only record the signer adds to a zone's data). */
@@ -118,34 +131,35 @@ export class ZoneSigner {
     const keys: ZoneKey[] = set.type === TYPE.DNSKEY ? signers.ksks : [signers.zsk];
     const keyTags = keys.map((k) => `${k.keyTag}/${k.createdAt}`).join(',');
     const byObject = this.byObject.get(set);
-    if (byObject !== undefined && byObject.keyTags === keyTags && now < byObject.refreshAt) {
+    if (byObject !== undefined && byObject.sig.keyTags === keyTags && now < byObject.sig.refreshAt) {
       this.stats.cacheHits++;
-      return byObject;
+      byObject.entry.used = now;
+      return byObject.sig;
     }
     const source = set.expandedFrom ?? set.name;
     if (this.oneOff.has(set)) return this.sign(set, source, zone, keys, keyTags, now);
     const key = `${zone}\u0000${keyTags}\u0000${source}\u0000${set.type}`;
     const content = `${set.ttl}\u0000${set.rdata.map((r) => r.toString('latin1')).join('\u0001')}`;
-    const cached = this.cache.get(key);
-    let hit: CachedSig;
-    if (cached === undefined || cached.content !== content || now >= cached.sig.refreshAt) {
-      if (cached !== undefined) {
+    let entry = this.cache.get(key);
+    if (entry === undefined || entry.content !== content || now >= entry.sig.refreshAt) {
+      if (entry !== undefined) {
         this.cache.delete(key);
-        this.cachedBytes -= entryBytes(key, cached);
+        this.cachedBytes -= entryBytes(key, entry);
       }
-      const entry = { content, sig: this.sign(set, source, zone, keys, keyTags, now) };
+      if (now - this.lastSweep >= IDLE_SWEEP_MS) this.sweepIdle(now);
+      entry = { content, sig: this.sign(set, source, zone, keys, keyTags, now), used: now };
       const size = entryBytes(key, entry);
       if (this.cache.size >= this.maxCached || this.cachedBytes + size > this.maxCachedBytes) this.evict();
       this.cache.set(key, entry);
       this.cachedBytes += size;
-      hit = entry.sig;
     } else {
       this.stats.cacheHits++;
-      hit = cached.sig;
+      entry.used = now;
     }
+    let hit = entry.sig;
     // One signature serves every name a wildcard answers for: the RRSIG takes the name asked about.
     if (hit.sigs.name !== set.name) hit = { ...hit, sigs: { ...hit.sigs, name: set.name } };
-    this.byObject.set(set, hit);
+    this.byObject.set(set, { sig: hit, entry });
     return hit;
   }
 
@@ -158,6 +172,16 @@ export class ZoneSigner {
     const rdata = keys.map((k) => ownCopy(signRRset(signed, k.key, zone, validity)));
     this.stats.signatures += rdata.length;
     return { sigs: { name: set.name, type: TYPE.RRSIG, ttl: set.ttl, data: rdata, rdata }, refreshAt: expiration - this.opts.refreshMs, keyTags };
+  }
+
+  /** sweepIdle drops the signatures not asked for within idleMs. */
+  private sweepIdle(now: number): void {
+    this.lastSweep = now;
+    for (const [k, e] of this.cache) {
+      if (now - e.used < this.idleMs) continue;
+      this.cache.delete(k);
+      this.cachedBytes -= entryBytes(k, e);
+    }
   }
 
   /** evict drops the oldest quarter of the cached signatures. */
