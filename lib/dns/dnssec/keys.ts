@@ -26,7 +26,12 @@ export interface SigningKey {
 
 /** generateKey makes a new key pair of `algorithm` with DNSKEY `flags`. */
 export function generateKey(algorithm: Algorithm, flags: number): SigningKey {
-  const pair = algorithm === ALGORITHM.ECDSAP256SHA256 ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+  // The pair comes as DER, and the key is built again from it, never as the KeyObjects the
+  // generation job makes: those share a lock with the job, and node 20 deadlocks when a
+  // garbage collection destroys the job while one of them is being exported (seen in CI:
+  // ExportJWKEcKey allocating, GC, ~KeyGenJob waiting on the lock ExportJWKEcKey holds).
+  const der = { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } } as const;
+  const pair = algorithm === ALGORITHM.ECDSAP256SHA256 ? generateKeyPairSync('ec', { namedCurve: 'P-256', ...der }) : generateKeyPairSync('ed25519', der);
   return fromPrivateKey(algorithm, flags, pair.privateKey);
 }
 
