@@ -80,10 +80,13 @@ export function removeTemp(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** How long a start may take before it is taken for hung (a normal one takes 1–3 s, 10 s on a loaded machine). */
+const READY_TIMEOUT_MS = 90_000;
+
 /**
  * startAppliance runs the compiled server (dist/server/main.js) as its own process
  * on 127.0.0.1 port 0 with a temporary data directory, and resolves once it has
- * logged "ready" (rejects if it exits first).
+ * logged "ready" (rejects if it exits first, or is not ready within READY_TIMEOUT_MS).
  */
 export async function startAppliance(opts: StartOptions = {}): Promise<ApplianceProcess> {
   const dataDir = opts.dataDir ?? tempDir();
@@ -126,7 +129,15 @@ export async function startAppliance(opts: StartOptions = {}): Promise<Appliance
     });
     void exited.then((code) => reject(new Error(`appliance exited with ${code} before ready: ${err}`)));
   });
-  const { url, at, listeners } = await ready;
+  // A start that hangs (it has: a deadlock in node's crypto) fails its test instead of the whole run.
+  let watchdog: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    watchdog = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`appliance not ready within ${READY_TIMEOUT_MS / 1000} s; its log: ${JSON.stringify(logs.slice(-10))} ${err.slice(-2000)}`));
+    }, READY_TIMEOUT_MS);
+  });
+  const { url, at, listeners } = await Promise.race([ready, hung]).finally(() => clearTimeout(watchdog));
   const api: ApplianceProcess['api'] = async (method, path, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };
     const role = o.role === undefined ? 'admin' : o.role;
