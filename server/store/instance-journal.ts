@@ -94,14 +94,13 @@ export class SqliteInstanceJournal implements InstanceJournal {
       const spec = JSON.parse(r.spec) as InstanceSpec;
       const own = r.origin === '' || r.origin === self;
       let expiresAt = own ? r.renewed_at + spec.ttl * 1000 + allowanceMs : Infinity;
-      if (own && mark !== undefined && expiresAt > unjournalledSince && mark.alive > r.renewed_at) {
-        expiresAt = mark.alive + spec.ttl * 1000 + allowanceMs;
-        moved.push(r);
-      }
+      const stretched = own && mark !== undefined && expiresAt > unjournalledSince && mark.alive > r.renewed_at;
+      if (stretched) expiresAt = mark.alive + spec.ttl * 1000 + allowanceMs;
       if (expiresAt <= now) {
         dead.push(r);
         continue;
       }
+      if (stretched) moved.push(r);
       live.push({
         type: r.type,
         name: r.name,
@@ -117,14 +116,15 @@ export class SqliteInstanceJournal implements InstanceJournal {
     }
     const stored = this.db.prepare("SELECT value FROM meta WHERE key = 'registry_index'").get() as { value: string } | undefined;
     let index = Number(stored?.value ?? 0);
-    const gone = new Set(dead);
-    this.db.transaction(() => {
-      for (const r of moved) if (!gone.has(r)) this.renewStmt.run(mark!.alive, r.type, r.name, r.id);
-      if (dead.length === 0) return;
-      for (const r of dead) this.removeStmt.run(r.type, r.name, r.id);
-      index += 1;
-      this.indexStmt.run(String(index));
-    })();
+    if (moved.length > 0 || dead.length > 0) {
+      this.db.transaction(() => {
+        for (const r of moved) this.renewStmt.run(mark!.alive, r.type, r.name, r.id);
+        if (dead.length === 0) return;
+        for (const r of dead) this.removeStmt.run(r.type, r.name, r.id);
+        index += 1;
+        this.indexStmt.run(String(index));
+      })();
+    }
     return { instances: live, index, expired: dead.map((r) => ({ type: r.type, name: r.name, id: r.id })) };
   }
 }
